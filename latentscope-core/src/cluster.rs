@@ -1,0 +1,376 @@
+//! The cluster step: a [`Clusterer`] run on a umap's 2-D points, written as
+//! `clusters/cluster-NNN.parquet` (`cluster`, `raw_cluster`),
+//! `cluster-NNN-labels-default.parquet` (one row per cluster: `label`,
+//! `description`, `indices`, `hull`, `centroid_x`, `centroid_y`, `count`; the
+//! unclustered one last), `cluster-NNN.png` and `cluster-NNN.json` (last).
+//!
+//! Noise (raw label -1) is either kept as its own "Unclustered" cluster, whose
+//! id is one past the highest cluster, or assigned to the nearest cluster
+//! centroid, as the Python tool does.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow_array::builder::{Int64Builder, ListBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray};
+use latentscope_io::{json, table};
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::hull::convex_hull;
+use crate::ids::{ClusterId, LabelsId, NumberedId, UmapId};
+use crate::meta::LATENTSCOPE_VERSION;
+use crate::progress::{Progress, check};
+use crate::thumbnail;
+
+/// A clustering algorithm over points (rows × dims). Sync and CPU-bound: the
+/// caller runs it inside a rayon pool it sized (never the global pool).
+pub trait Clusterer: Send + Sync + std::fmt::Debug {
+    /// The method name recorded in the artifact (`"hdbscan"`).
+    fn method(&self) -> &str;
+    /// Every parameter, recorded in the artifact's JSON.
+    fn params(&self) -> Map<String, Value>;
+    /// Labels every point: `-1` for noise, clusters numbered from 0.
+    fn cluster(&self, points: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Clustering>;
+}
+
+/// What a [`Clusterer`] found.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Clustering {
+    /// Per point: the cluster (from 0), or -1 for noise.
+    pub labels: Vec<i64>,
+    /// Per point: membership strength in [0, 1], when the method has one.
+    pub probabilities: Option<Vec<f32>>,
+    /// Per point: outlier score, when the method has one.
+    pub outlier_scores: Option<Vec<f32>>,
+}
+
+impl Clustering {
+    /// A clustering from labels alone.
+    pub fn from_labels(labels: Vec<i64>) -> Self {
+        Self { labels, ..Self::default() }
+    }
+}
+
+/// The record of a clustering, `clusters/cluster-NNN.json`. Field names
+/// follow the Python latent-scope; ours add the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClusterMeta {
+    /// The id.
+    pub id: ClusterId,
+    /// The layout clustered.
+    pub umap_id: UmapId,
+    /// `hdbscan`, …
+    pub method: String,
+    /// `rows` (one point per input row).
+    #[serde(default = "rows")]
+    pub granularity: String,
+    /// `umap`: the 2-D points were clustered.
+    #[serde(default = "umap")]
+    pub cluster_on: String,
+    /// HDBSCAN `min_cluster_size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
+    /// HDBSCAN `min_samples`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_samples: Option<u64>,
+    /// HDBSCAN `cluster_selection_epsilon`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_selection_epsilon: Option<f64>,
+    /// Clusters found (noise not counted).
+    pub n_clusters: u64,
+    /// Points labelled noise by the algorithm.
+    pub n_noise: u64,
+    /// True when noise was assigned to the nearest cluster.
+    #[serde(default)]
+    pub assign_noise: bool,
+    /// The id of the "Unclustered" cluster that holds the noise, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unclustered_cluster: Option<i64>,
+    /// Every parameter of the algorithm.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub params: Map<String, Value>,
+    /// Rows clustered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// Seconds spent in the algorithm (no file I/O).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_seconds: Option<f64>,
+    /// Seconds for the whole step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    /// The latentscope version that made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latentscope_version: Option<String>,
+    /// When it was made (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Fields we do not know, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn rows() -> String {
+    "rows".to_string()
+}
+
+fn umap() -> String {
+    "umap".to_string()
+}
+
+/// How the cluster step runs.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ClusterOptions {
+    /// Assign noise to the nearest cluster centroid instead of keeping an
+    /// "Unclustered" cluster.
+    pub assign_noise: bool,
+    /// Threads for the algorithm (`None`: all cores).
+    pub threads: Option<usize>,
+}
+
+/// One cluster's row of a labels file.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ClusterLabelRow {
+    /// The short label.
+    pub label: String,
+    /// A longer description.
+    pub description: String,
+    /// The rows in the cluster.
+    pub indices: Vec<i64>,
+    /// Rows on the convex hull of the cluster's points, counter-clockwise.
+    pub hull: Vec<i64>,
+    /// The mean of the cluster's points.
+    pub centroid: [f32; 2],
+}
+
+/// Builds a local rayon pool with `threads` threads (all cores when `None`).
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .thread_name(|i| format!("latentscope-{i}"))
+        .build()
+        .map_err(|e| Error::InvalidInput {
+            source_name: "thread pool".into(),
+            message: e.to_string(),
+        })
+}
+
+/// Final cluster ids from raw labels: noise becomes the unclustered id (one
+/// past the highest cluster) or, with `assign_noise`, the cluster whose
+/// centroid is nearest. Returns the final labels and the unclustered id.
+pub fn resolve_noise(raw: &[i64], xy: &[f32], assign_noise: bool) -> (Vec<i64>, Option<i64>) {
+    let n_clusters = raw.iter().copied().max().map_or(0, |m| (m + 1).max(0)) as usize;
+    let has_noise = raw.iter().any(|&l| l < 0);
+    if !has_noise {
+        return (raw.to_vec(), None);
+    }
+    if assign_noise && n_clusters > 0 {
+        let centroids = centroids(raw, xy, n_clusters);
+        let labels = raw
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| {
+                if l >= 0 {
+                    return l;
+                }
+                let (x, y) = (xy[2 * i], xy[2 * i + 1]);
+                let mut best = (f32::INFINITY, 0usize);
+                for (c, cen) in centroids.iter().enumerate() {
+                    let d = (cen[0] - x).powi(2) + (cen[1] - y).powi(2);
+                    if d < best.0 {
+                        best = (d, c);
+                    }
+                }
+                best.1 as i64
+            })
+            .collect();
+        return (labels, None);
+    }
+    let unclustered = n_clusters as i64;
+    (raw.iter().map(|&l| if l < 0 { unclustered } else { l }).collect(), Some(unclustered))
+}
+
+fn centroids(labels: &[i64], xy: &[f32], n: usize) -> Vec<[f32; 2]> {
+    let mut sum = vec![[0f64; 3]; n];
+    for (i, &l) in labels.iter().enumerate() {
+        if l >= 0 && (l as usize) < n {
+            let s = &mut sum[l as usize];
+            s[0] += xy[2 * i] as f64;
+            s[1] += xy[2 * i + 1] as f64;
+            s[2] += 1.0;
+        }
+    }
+    sum.iter().map(|s| if s[2] > 0.0 { [(s[0] / s[2]) as f32, (s[1] / s[2]) as f32] } else { [0.0, 0.0] }).collect()
+}
+
+/// The default labels: one row per final cluster, "Cluster N" and, for the
+/// unclustered one (last), "Unclustered" with no hull. Hulls use each
+/// cluster's raw members (reassigned noise would stretch them).
+pub fn default_label_rows(raw: &[i64], final_labels: &[i64], unclustered: Option<i64>, xy: &[f32]) -> Vec<ClusterLabelRow> {
+    let n = final_labels.iter().copied().max().map_or(0, |m| m + 1).max(0) as usize;
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut raw_members: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, (&f, &r)) in final_labels.iter().zip(raw).enumerate() {
+        members[f as usize].push(i);
+        if r >= 0 {
+            raw_members[r as usize].push(i);
+        }
+    }
+    let cents = centroids(final_labels, xy, n);
+    (0..n)
+        .map(|c| {
+            let count = members[c].len();
+            let (label, description, hull) = if Some(c as i64) == unclustered {
+                (
+                    "Unclustered".to_string(),
+                    format!("{count} noise points the clustering algorithm did not assign to any cluster."),
+                    Vec::new(),
+                )
+            } else {
+                (
+                    format!("Cluster {c}"),
+                    format!("This is cluster {c} with {count} items."),
+                    convex_hull(xy, &raw_members[c]).into_iter().map(|i| i as i64).collect(),
+                )
+            };
+            ClusterLabelRow {
+                label,
+                description,
+                indices: members[c].iter().map(|&i| i as i64).collect(),
+                hull,
+                centroid: cents[c],
+            }
+        })
+        .collect()
+}
+
+fn list_array(lists: impl Iterator<Item = Vec<i64>>) -> ArrayRef {
+    let mut b = ListBuilder::new(Int64Builder::new());
+    for l in lists {
+        b.values().append_slice(&l);
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
+/// The Arrow table of a labels file.
+pub fn label_rows_batch(rows: &[ClusterLabelRow]) -> Result<RecordBatch> {
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("label", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.label.as_str())))),
+        ("description", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.description.as_str())))),
+        ("indices", list_array(rows.iter().map(|r| r.indices.clone()))),
+        ("hull", list_array(rows.iter().map(|r| r.hull.clone()))),
+        ("centroid_x", Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.centroid[0])))),
+        ("centroid_y", Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.centroid[1])))),
+        ("count", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.indices.len() as i64)))),
+    ];
+    RecordBatch::try_from_iter(columns).map_err(|e| latentscope_io::Error::format("labels", e).into())
+}
+
+impl Dataset {
+    /// The record of a clustering.
+    pub fn cluster_meta(&self, id: ClusterId) -> Result<ClusterMeta> {
+        self.require(id)?;
+        Ok(json::read_json(self.store().as_ref(), &self.key(&format!("{}/{id}.json", ClusterId::FOLDER)))?)
+    }
+
+    /// A clustering's final and raw labels, per row.
+    pub fn read_cluster(&self, id: ClusterId) -> Result<(Vec<i64>, Vec<i64>)> {
+        self.require(id)?;
+        let key = self.key(&format!("{}/{id}.parquet", ClusterId::FOLDER));
+        let batch = table::read_table(self.store().as_ref(), &key, Some(&["cluster", "raw_cluster"]))?;
+        let col = |i: usize| -> Result<Vec<i64>> {
+            batch
+                .column(i)
+                .as_primitive_opt::<Int64Type>()
+                .map(|a| a.values().to_vec())
+                .ok_or_else(|| Error::InvalidInput { source_name: key.clone(), message: "cluster columns must be int64".into() })
+        };
+        Ok((col(0)?, col(1)?))
+    }
+
+    /// Runs `clusterer` on a umap's points in a local pool and writes the
+    /// clustering artifact; returns its id.
+    pub fn cluster(&self, umap: UmapId, clusterer: &dyn Clusterer, options: &ClusterOptions, progress: &dyn Progress) -> Result<ClusterId> {
+        let started = Instant::now();
+        let layout = self.read_umap(umap)?;
+        let points = ArrayView2::from_shape((layout.len(), 2), &layout.xy).map_err(|e| Error::InvalidInput {
+            source_name: umap.to_string(),
+            message: e.to_string(),
+        })?;
+        check(progress, "cluster", 0, None)?;
+        let pool = thread_pool(options.threads)?;
+        let algo_started = Instant::now();
+        let clustering = pool.install(|| clusterer.cluster(points, progress))?;
+        let cluster_seconds = algo_started.elapsed().as_secs_f64();
+        let params = clusterer.params();
+        let mut meta = ClusterMeta {
+            id: ClusterId::new(0),
+            umap_id: umap,
+            method: clusterer.method().to_string(),
+            granularity: rows(),
+            cluster_on: "umap".into(),
+            samples: params.get("min_cluster_size").and_then(Value::as_u64),
+            min_samples: params.get("min_samples").and_then(Value::as_u64),
+            cluster_selection_epsilon: params.get("cluster_selection_epsilon").and_then(Value::as_f64),
+            n_clusters: 0,
+            n_noise: 0,
+            assign_noise: options.assign_noise,
+            unclustered_cluster: None,
+            params,
+            rows: None,
+            cluster_seconds: Some(cluster_seconds),
+            seconds: None,
+            latentscope_version: None,
+            created_at: None,
+            extra: Map::new(),
+        };
+        let id = self.write_cluster(&layout.xy, &clustering.labels, &mut meta, started)?;
+        Ok(id)
+    }
+
+    /// Writes raw labels (-1 noise) of a umap's points as a new clustering
+    /// artifact; `meta` supplies the method and parameters.
+    pub fn write_cluster(&self, xy: &[f32], raw: &[i64], meta: &mut ClusterMeta, started: Instant) -> Result<ClusterId> {
+        if raw.len() as u64 != self.rows() || xy.len() != 2 * raw.len() {
+            return Err(Error::InvalidInput {
+                source_name: meta.method.clone(),
+                message: format!("{} labels for a dataset of {} rows", raw.len(), self.rows()),
+            });
+        }
+        let (final_labels, unclustered) = resolve_noise(raw, xy, meta.assign_noise);
+        let label_rows = default_label_rows(raw, &final_labels, unclustered, xy);
+        let _lock = self.lock()?;
+        let id: ClusterId = self.allocate(&meta.params)?;
+        let folder = ClusterId::FOLDER;
+        let batch = RecordBatch::try_from_iter([
+            ("cluster", Arc::new(Int64Array::from(final_labels.clone())) as ArrayRef),
+            ("raw_cluster", Arc::new(Int64Array::from(raw.to_vec())) as ArrayRef),
+        ])
+        .map_err(|e| latentscope_io::Error::format("clusters", e))?;
+        let store = self.store().as_ref();
+        table::write_batch(store, &self.key(&format!("{folder}/{id}.parquet")), &batch)?;
+        let labels_id = LabelsId::default_for(id);
+        table::write_batch(store, &self.key(&format!("{folder}/{labels_id}.parquet")), &label_rows_batch(&label_rows)?)?;
+        store.put(&self.key(&format!("{folder}/{id}.png")), &thumbnail::scatter_png(xy, Some(raw)))?;
+        meta.id = id;
+        meta.n_clusters = raw.iter().copied().max().map_or(0, |m| (m + 1).max(0)) as u64;
+        meta.n_noise = raw.iter().filter(|&&l| l < 0).count() as u64;
+        meta.unclustered_cluster = unclustered;
+        meta.rows = Some(raw.len() as u64);
+        meta.seconds = Some(started.elapsed().as_secs_f64());
+        meta.latentscope_version = Some(LATENTSCOPE_VERSION.to_string());
+        meta.created_at = Some(crate::time::now_rfc3339());
+        json::write_json(store, &self.key(&format!("{folder}/{id}.json")), meta)?;
+        Ok(id)
+    }
+}

@@ -1,0 +1,366 @@
+//! Integration tests of latentscope-core: datasets, ids, ingest, metadata,
+//! tags and imports, with bad input and interrupted writes.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use latentscope_core::ingest::{IngestOptions, ingest_batches, ingest_file};
+use latentscope_core::{
+    Dataset, EmbeddingId, Error, LabelsId, NoProgress, ProgressEvent, ScopeId, UmapId,
+};
+use latentscope_io::arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use latentscope_io::{LocalStore, MemoryStore, Store, npy};
+
+fn pets(store: Arc<dyn Store>, id: &str) -> Dataset {
+    let text: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("a cat"),
+        None,
+        Some("a dog"),
+        Some("https://x.org/a.png"),
+    ]));
+    let kind: ArrayRef = Arc::new(StringArray::from(vec!["cat", "cat", "dog", "img"]));
+    let age: ArrayRef = Arc::new(Int64Array::from(vec![Some(3), Some(9), None, Some(1)]));
+    let batch = RecordBatch::try_from_iter([("text", text), ("kind", kind), ("age", age)]).unwrap();
+    ingest_batches(
+        store,
+        id,
+        batch.schema(),
+        vec![batch],
+        &IngestOptions::new("text"),
+        &NoProgress,
+    )
+    .unwrap()
+}
+
+#[test]
+fn ids_print_and_parse_the_python_names() {
+    assert_eq!(EmbeddingId::new(1).to_string(), "embedding-001");
+    assert_eq!(UmapId::new(1234).to_string(), "umap-1234");
+    assert_eq!("scopes-004".parse::<ScopeId>().unwrap(), ScopeId::new(4));
+    let l: LabelsId = "cluster-003-labels-012".parse().unwrap();
+    assert_eq!((l.cluster().number(), l.number()), (3, Some(12)));
+    assert_eq!(l.to_string(), "cluster-003-labels-012");
+    assert_eq!(LabelsId::default_for(l.cluster()).scope_form(), "default");
+    for bad in [
+        "embedding-1",
+        "embedding-",
+        "umap-001",
+        "embedding-00x",
+        "embedding-001.json",
+        "",
+    ] {
+        assert!(
+            matches!(bad.parse::<EmbeddingId>(), Err(Error::InvalidId { .. })),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn meta_records_types_categories_extents_and_links() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let ds = pets(store.clone(), "pets");
+    let meta = ds.meta();
+    assert_eq!(meta.length, 4);
+    assert_eq!(meta.columns, ["text", "kind", "age"]);
+    assert_eq!(meta.ls_version.as_deref(), Some("1.0.0"));
+    let kind = &meta.column_metadata["kind"];
+    assert_eq!(kind.kind, "string");
+    assert_eq!(kind.unique_values_count, 3);
+    assert_eq!(kind.categories.as_ref().unwrap()[0], "cat");
+    assert_eq!(kind.counts.as_ref().unwrap()["cat"], 2);
+    let age = &meta.column_metadata["age"];
+    assert_eq!(age.kind, "number");
+    assert_eq!(
+        age.extent.as_ref().unwrap(),
+        &[serde_json::json!(1), serde_json::json!(9)]
+    );
+    assert_eq!(age.null_count, Some(1));
+    assert_eq!(
+        meta.column_metadata["text"].url, None,
+        "not every text is a link"
+    );
+    // Reopening reads the same meta.json; texts come back with nulls as "".
+    let again = Dataset::open(store, "pets").unwrap();
+    assert_eq!(again.meta(), meta);
+    assert_eq!(
+        again.texts().unwrap(),
+        (
+            vec![
+                "a cat".into(),
+                "".into(),
+                "a dog".into(),
+                "https://x.org/a.png".into()
+            ],
+            1
+        )
+    );
+}
+
+#[test]
+fn dataset_ids_are_checked() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "text\nhello\n").unwrap();
+    for bad in ["a/b", "..", "has space", "dot.ted", "", "é"] {
+        let err = ingest_file(
+            store.clone(),
+            bad,
+            &csv,
+            &IngestOptions::new("text"),
+            &NoProgress,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidDatasetId { .. }),
+            "{bad:?}: {err}"
+        );
+    }
+    assert!(store.list("").unwrap().is_empty());
+}
+
+#[test]
+fn existing_dataset_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(LocalStore::new(dir.path().join("data")));
+    pets(store.clone(), "pets");
+    let before = store.get("pets/input.parquet").unwrap();
+    let meta_before = store.get("pets/meta.json").unwrap();
+    let csv = dir.path().join("other.csv");
+    std::fs::write(&csv, "text\nsomething else\n").unwrap();
+    let err = ingest_file(
+        store.clone(),
+        "pets",
+        &csv,
+        &IngestOptions::new("text"),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::DatasetExists { .. }), "{err}");
+    assert_eq!(store.get("pets/input.parquet").unwrap(), before);
+    assert_eq!(store.get("pets/meta.json").unwrap(), meta_before);
+}
+
+#[test]
+fn missing_or_wrong_text_column_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(LocalStore::new(dir.path().join("data")));
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "title,count\nhello,1\n").unwrap();
+    let err = ingest_file(
+        store.clone(),
+        "t",
+        &csv,
+        &IngestOptions::new("text"),
+        &NoProgress,
+    )
+    .unwrap_err();
+    match &err {
+        Error::ColumnNotFound {
+            column, available, ..
+        } => {
+            assert_eq!(column, "text");
+            assert_eq!(available, &["title", "count"]);
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("title, count"));
+    let err = ingest_file(
+        store.clone(),
+        "t",
+        &csv,
+        &IngestOptions::new("count"),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::ColumnType { .. }), "{err}");
+    assert!(Dataset::ids(store.as_ref()).unwrap().is_empty());
+    assert!(
+        !dir.path().join("data/t").exists(),
+        "nothing may be left behind"
+    );
+}
+
+#[test]
+fn cancelled_ingest_leaves_no_dataset_and_can_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(LocalStore::new(dir.path().join("data")));
+    let csv = dir.path().join("big.csv");
+    let mut text = String::from("text,n\n");
+    for i in 0..150_000 {
+        text.push_str(&format!("row number {i},{i}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    // Cancel after the first batch was written to the temporary file.
+    let cancel = |e: ProgressEvent<'_>| {
+        if e.done > 0 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let err = ingest_file(
+        store.clone(),
+        "big",
+        &csv,
+        &IngestOptions::new("text"),
+        &cancel,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Cancelled));
+    assert!(!store.exists("big/input.parquet").unwrap());
+    assert!(!store.exists("big/meta.json").unwrap());
+    assert!(Dataset::ids(store.as_ref()).unwrap().is_empty());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let ds = ingest_file(store, "big", &csv, &IngestOptions::new("text"), &NoProgress).unwrap();
+    assert_eq!(ds.rows(), 150_000);
+}
+
+#[test]
+fn ids_are_allocated_in_order_and_never_reused() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let ds = pets(store.clone(), "pets");
+    let a: UmapId = ds.allocate(&"first").unwrap();
+    let b: UmapId = ds.allocate(&"second").unwrap();
+    assert_eq!(
+        (a.to_string().as_str(), b.to_string().as_str()),
+        ("umap-001", "umap-002")
+    );
+    // Another kind counts on its own.
+    let e: EmbeddingId = ds.allocate(&"x").unwrap();
+    assert_eq!(e.number(), 1);
+    // Concurrent allocations never collide.
+    let ids: Vec<UmapId> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| ds.allocate::<UmapId, _>(&"t").unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut numbers: Vec<u32> = ids.iter().map(|i| i.number()).collect();
+    numbers.sort();
+    assert_eq!(numbers, (3..=10).collect::<Vec<_>>());
+}
+
+#[test]
+fn tags_round_trip_in_the_python_format() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let ds = pets(store.clone(), "pets");
+    assert!(ds.tags().unwrap().is_empty());
+    ds.create_tag("👍").unwrap();
+    assert_eq!(ds.tag_rows("👍").unwrap(), Vec::<u64>::new());
+    assert_eq!(ds.add_to_tag("good", &[3, 1, 3]).unwrap(), 2);
+    assert_eq!(&store.get("pets/tags/good.indices").unwrap()[..], b"1\n3\n");
+    assert_eq!(ds.remove_from_tag("good", &[1]).unwrap(), 1);
+    assert_eq!(ds.tags().unwrap(), ["good", "👍"]);
+    // numpy.savetxt of a float array is read too.
+    store
+        .put(
+            "pets/tags/np.indices",
+            b"2.000000000000000000e+00\n0.000000000000000000e+00\n",
+        )
+        .unwrap();
+    assert_eq!(ds.tag_rows("np").unwrap(), [0, 2]);
+    assert!(matches!(
+        ds.add_to_tag("good", &[4]),
+        Err(Error::RowOutOfRange { row: 4, rows: 4 })
+    ));
+    assert!(matches!(
+        ds.create_tag("a/b"),
+        Err(Error::InvalidTagName { .. })
+    ));
+    ds.delete_tag("good").unwrap();
+    assert!(matches!(
+        ds.tag_rows("good"),
+        Err(Error::ArtifactNotFound { .. })
+    ));
+}
+
+#[test]
+fn vectors_and_layouts_are_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(LocalStore::new(dir.path().join("data")));
+    let ds = pets(store.clone(), "pets");
+
+    let vectors: Vec<f32> = (0..4 * 3).map(|v| v as f32).collect();
+    let npy_path = dir.path().join("v.npy");
+    npy::write_npy_f32(&npy_path, &vectors, 4, Some(3)).unwrap();
+    let id = ds.import_embedding(&npy_path, &NoProgress).unwrap();
+    assert_eq!(id.to_string(), "embedding-001");
+    let m = ds.read_embedding(id).unwrap();
+    assert_eq!((m.rows, m.cols), (4, 3));
+    assert_eq!(m.data, vectors);
+    let meta = ds.embedding_meta(id).unwrap();
+    assert_eq!(meta.min_values, [0.0, 1.0, 2.0]);
+    assert_eq!(meta.max_values, [9.0, 10.0, 11.0]);
+
+    // Wrong row count and non-finite values are refused, naming the row.
+    npy::write_npy_f32(&npy_path, &vectors[..9], 3, Some(3)).unwrap();
+    assert!(
+        ds.import_embedding(&npy_path, &NoProgress)
+            .unwrap_err()
+            .to_string()
+            .contains("3 rows of vectors for a dataset of 4 rows")
+    );
+    let mut bad = vectors.clone();
+    bad[7] = f32::NAN;
+    npy::write_npy_f32(&npy_path, &bad, 4, Some(3)).unwrap();
+    let err = ds
+        .import_embedding(&npy_path, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("row 2 column 1"), "{err}");
+    assert_eq!(ds.artifact_ids::<EmbeddingId>().unwrap(), [id]);
+
+    // A layout: scaled to [-1, 1] per axis, raw extent recorded, thumbnail written.
+    let xy = [0.0f32, 10.0, 2.0, 20.0, 4.0, 30.0, 1.0, 15.0];
+    let layout_path = dir.path().join("l.npy");
+    npy::write_npy_f32(&layout_path, &xy, 4, Some(2)).unwrap();
+    let u = ds.import_umap(&layout_path, &NoProgress).unwrap();
+    let layout = ds.read_umap(u).unwrap();
+    assert_eq!(layout.xy, [-1.0, -1.0, 0.0, 0.0, 1.0, 1.0, -0.5, -0.5]);
+    let meta = ds.umap_meta(u).unwrap();
+    assert_eq!(
+        (meta.min_values, meta.max_values),
+        ([0.0, 10.0], [4.0, 30.0])
+    );
+    assert!(
+        store
+            .get(&format!("pets/umaps/{u}.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+    let err = ds.read_umap(UmapId::new(9)).unwrap_err();
+    assert!(
+        err.to_string().contains("umap-001"),
+        "lists the ones that exist: {err}"
+    );
+}
+
+#[test]
+fn python_latentscope_directory_opens() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/python-latentscope-1.0");
+    let store: Arc<dyn Store> = Arc::new(LocalStore::new(&fixtures));
+    assert_eq!(Dataset::ids(store.as_ref()).unwrap(), ["pypi-10k"]);
+    let ds = Dataset::open(store, "pypi-10k").unwrap();
+    assert_eq!(ds.rows(), 10_000);
+    assert_eq!(ds.meta().text_column, "summary");
+    assert_eq!(ds.texts().unwrap().0.len(), 10_000);
+    let umaps = ds.artifact_ids::<UmapId>().unwrap();
+    assert_eq!(umaps, [UmapId::new(1)]);
+    let meta = ds.umap_meta(umaps[0]).unwrap();
+    assert_eq!(meta.neighbors, Some(25));
+    let layout = ds.read_umap(umaps[0]).unwrap();
+    assert_eq!(layout.len(), 10_000);
+    assert!(layout.xy.iter().all(|v| (-1.0..=1.0).contains(v)));
+    assert_eq!(ds.tags().unwrap(), ["👍", "👎"]);
+    let emb = ds.artifact_ids::<EmbeddingId>().unwrap();
+    assert_eq!(emb, [EmbeddingId::new(1)]);
+    assert_eq!(ds.embedding_meta(emb[0]).unwrap().dimensions, 384);
+    let err = ds.read_embedding(emb[0]).unwrap_err().to_string();
+    assert!(err.contains("LanceDB"), "{err}");
+}

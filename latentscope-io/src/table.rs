@@ -1,0 +1,175 @@
+//! Parquet tables in a [`Store`]: streaming atomic writes and batch reads.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_schema::{Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{Error, Result};
+use crate::store::{AtomicWrite, Store};
+
+/// Rows per Parquet row group: bounds the writer's memory on large tables.
+pub const ROW_GROUP_ROWS: usize = 131_072;
+
+/// Schema metadata written by other tools (pandas, polars) that describes
+/// their in-memory layout, not the data; dropped on read so it is not copied
+/// into files we write.
+const FOREIGN_METADATA_KEYS: &[&str] = &["pandas", "ARROW:schema", "polars"];
+
+/// The schema without other tools' layout metadata.
+pub fn strip_foreign_metadata(schema: &SchemaRef) -> SchemaRef {
+    let metadata: HashMap<String, String> = schema
+        .metadata()
+        .iter()
+        .filter(|(k, _)| !FOREIGN_METADATA_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Arc::new(Schema::new_with_metadata(schema.fields().clone(), metadata))
+}
+
+/// Writes record batches to a Parquet object, atomically: nothing is visible
+/// at the key until [`ParquetWriter::finish`] succeeds. Snappy compression,
+/// which every Parquet reader supports.
+pub struct ParquetWriter {
+    key: String,
+    writer: ArrowWriter<Box<dyn AtomicWrite>>,
+    rows: u64,
+}
+
+impl ParquetWriter {
+    /// Starts a table at `key` with the given schema.
+    pub fn create(store: &dyn Store, key: &str, schema: SchemaRef) -> Result<Self> {
+        let out = store.writer(key)?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .build();
+        let writer =
+            ArrowWriter::try_new(out, schema, Some(props)).map_err(|e| Error::format(key, e))?;
+        Ok(Self {
+            key: key.to_string(),
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Appends a batch (its schema must be the table's).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer
+            .write(batch)
+            .map_err(|e| Error::format(&self.key, e))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes the footer and makes the table visible at its key.
+    pub fn finish(self) -> Result<u64> {
+        let out = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::format(&self.key, e))?;
+        out.commit()?;
+        Ok(self.rows)
+    }
+}
+
+impl std::fmt::Debug for ParquetWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetWriter")
+            .field("key", &self.key)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Writes one batch as a whole Parquet object, atomically.
+pub fn write_batch(store: &dyn Store, key: &str, batch: &RecordBatch) -> Result<()> {
+    let mut writer = ParquetWriter::create(store, key, batch.schema())?;
+    writer.write(batch)?;
+    writer.finish().map(|_| ())
+}
+
+/// Opens a Parquet object for reading in batches, optionally only the named
+/// columns (an unknown name is [`Error::ColumnNotFound`]).
+pub fn read_batches(
+    store: &dyn Store,
+    key: &str,
+    columns: Option<&[&str]>,
+    batch_rows: usize,
+) -> Result<(SchemaRef, ParquetRecordBatchReader)> {
+    let blob = store.open(key)?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(blob)
+        .map_err(|e| Error::format(key, e))?
+        .with_batch_size(batch_rows);
+    if let Some(columns) = columns {
+        let arrow_schema = builder.schema().clone();
+        let mut indices = Vec::with_capacity(columns.len());
+        for c in columns {
+            let i = arrow_schema
+                .index_of(c)
+                .map_err(|_| Error::ColumnNotFound {
+                    path: key.to_string(),
+                    column: c.to_string(),
+                    available: arrow_schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect(),
+                })?;
+            indices.push(i);
+        }
+        let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+        builder = builder.with_projection(mask);
+    }
+    let reader = builder.build().map_err(|e| Error::format(key, e))?;
+    let schema = strip_foreign_metadata(&reader.schema());
+    Ok((schema, reader))
+}
+
+/// Reads a whole Parquet object (optionally only some columns) into one batch.
+pub fn read_table(store: &dyn Store, key: &str, columns: Option<&[&str]>) -> Result<RecordBatch> {
+    let (schema, reader) = read_batches(store, key, columns, 1 << 20)?;
+    let mut batches = Vec::new();
+    for batch in reader {
+        batches.push(batch.map_err(|e| Error::format(key, e))?);
+    }
+    let batch = arrow_select_concat(&schema, &batches).map_err(|e| Error::format(key, e))?;
+    Ok(batch)
+}
+
+fn arrow_select_concat(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let columns = (0..schema.fields().len())
+        .map(|i| {
+            let arrays: Vec<&dyn arrow_array::Array> =
+                batches.iter().map(|b| b.column(i).as_ref()).collect();
+            if arrays.is_empty() {
+                Ok(arrow_array::new_empty_array(schema.field(i).data_type()))
+            } else {
+                arrow_select::concat::concat(&arrays)
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(SchemaRef::clone(schema), columns)
+}
+
+/// The number of rows of a Parquet object, from its footer alone.
+pub fn row_count(store: &dyn Store, key: &str) -> Result<u64> {
+    let blob = store.open(key)?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(blob).map_err(|e| Error::format(key, e))?;
+    Ok(builder.metadata().file_metadata().num_rows().max(0) as u64)
+}

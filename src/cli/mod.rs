@@ -1,0 +1,247 @@
+//! Command-line parsing and the commands. Only the binary prints.
+
+mod progress;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use latentscope::ingest::{IngestOptions, ingest_file};
+use latentscope::io::{LocalStore, Store};
+use latentscope::{Dataset, EmbeddingId, NumberedId, UmapId};
+
+use progress::Bars;
+
+/// The environment variable that names the data directory.
+const DATA_ENV: &str = "LATENT_SCOPE_DATA";
+/// The data directory when neither `--data-dir` nor the variable is given.
+const DEFAULT_DATA_DIR: &str = "./latent-scope-data";
+
+/// See what is inside a text dataset through its embeddings.
+#[derive(Debug, Parser)]
+#[command(name = "latentscope", version, about, long_about = None)]
+struct Cli {
+    /// The data directory [default: $LATENT_SCOPE_DATA, else ./latent-scope-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest a CSV, TSV, Parquet or JSON Lines file as a new dataset.
+    Ingest {
+        /// The new dataset's id: letters, digits, '_' and '-'.
+        dataset: String,
+        /// The file to read (.csv, .tsv, .parquet, .jsonl, .ndjson).
+        file: PathBuf,
+        /// The column that holds the text to embed.
+        #[arg(long, value_name = "COLUMN")]
+        text_column: String,
+    },
+    /// List the datasets in the data directory.
+    Datasets,
+    /// Record precomputed vectors (.npy rows × dims, or Parquet) as an embedding.
+    ImportEmbedding {
+        /// The dataset.
+        dataset: String,
+        /// A .npy or .parquet file with one vector per input row.
+        file: PathBuf,
+    },
+    /// Record a 2-D layout made elsewhere (.npy n × 2, or Parquet with x, y) as a umap.
+    ImportUmap {
+        /// The dataset.
+        dataset: String,
+        /// A .npy or .parquet file with one point per input row.
+        file: PathBuf,
+    },
+    /// List, add to, remove from or delete tags (named sets of rows).
+    Tag {
+        /// The dataset.
+        dataset: String,
+        #[command(subcommand)]
+        action: TagAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TagAction {
+    /// List the tags and their sizes.
+    List,
+    /// Add rows to a tag (created if needed).
+    Add {
+        /// The tag name.
+        name: String,
+        /// Row indices.
+        #[arg(required = true)]
+        rows: Vec<u64>,
+    },
+    /// Remove rows from a tag.
+    Remove {
+        /// The tag name.
+        name: String,
+        /// Row indices.
+        #[arg(required = true)]
+        rows: Vec<u64>,
+    },
+    /// Delete a tag.
+    Delete {
+        /// The tag name.
+        name: String,
+    },
+}
+
+/// Resolves the data directory and says which source it came from.
+fn data_dir(flag: Option<PathBuf>) -> (PathBuf, &'static str) {
+    if let Some(dir) = flag {
+        return (dir, "--data-dir");
+    }
+    match std::env::var_os(DATA_ENV) {
+        Some(dir) if !dir.is_empty() => (PathBuf::from(dir), DATA_ENV),
+        _ => (PathBuf::from(DEFAULT_DATA_DIR), "default"),
+    }
+}
+
+pub(crate) fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let (dir, source) = data_dir(cli.data_dir);
+    eprintln!("data directory: {} (from {source})", dir.display());
+    let store: Arc<dyn Store> = Arc::new(LocalStore::new(&dir));
+    match cli.command {
+        Command::Ingest {
+            dataset,
+            file,
+            text_column,
+        } => ingest(store, &dataset, &file, &text_column),
+        Command::Datasets => datasets(store.as_ref()),
+        Command::ImportEmbedding { dataset, file } => {
+            let ds = Dataset::open(store, &dataset)?;
+            let bars = Bars::new("rows");
+            let id: EmbeddingId = ds.import_embedding(&file, &bars)?;
+            bars.finish();
+            let meta = ds.embedding_meta(id)?;
+            println!(
+                "{id}: {} rows × {} dims from {}",
+                ds.rows(),
+                meta.dimensions,
+                file.display()
+            );
+            Ok(())
+        }
+        Command::ImportUmap { dataset, file } => {
+            let ds = Dataset::open(store, &dataset)?;
+            let bars = Bars::new("points");
+            let id: UmapId = ds.import_umap(&file, &bars)?;
+            bars.finish();
+            println!(
+                "{id}: {} points from {} (scaled to [-1, 1]; thumbnail {}/{}/{id}.png)",
+                ds.rows(),
+                file.display(),
+                ds.id(),
+                UmapId::FOLDER
+            );
+            Ok(())
+        }
+        Command::Tag { dataset, action } => tag(store, &dataset, action),
+    }
+}
+
+fn ingest(store: Arc<dyn Store>, id: &str, file: &Path, text_column: &str) -> Result<()> {
+    let started = Instant::now();
+    let bars = Bars::new("rows");
+    let result = ingest_file(store, id, file, &IngestOptions::new(text_column), &bars);
+    bars.finish();
+    let ds = result.with_context(|| format!("cannot ingest {}", file.display()))?;
+    let meta = ds.meta();
+    println!(
+        "ingested {} rows × {} columns from {} as dataset {:?} in {:.2}s (text column: {})",
+        meta.length,
+        meta.columns.len(),
+        file.display(),
+        ds.id(),
+        started.elapsed().as_secs_f64(),
+        meta.text_column
+    );
+    for column in &meta.columns {
+        if let Some(c) = meta.column_metadata.get(column) {
+            let mut extra = String::new();
+            if let Some(cats) = &c.categories {
+                extra = format!(", {} categories", cats.len());
+            }
+            if let Some(extent) = &c.extent {
+                extra = format!(", range {} to {}", extent[0], extent[1]);
+            }
+            if c.url == Some(true) {
+                extra.push_str(if c.image == Some(true) {
+                    ", image links"
+                } else {
+                    ", links"
+                });
+            }
+            println!(
+                "  {column:<24} {:<8} {} distinct, {} null{extra}",
+                c.kind,
+                c.unique_values_count,
+                c.null_count.unwrap_or(0)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn datasets(store: &dyn Store) -> Result<()> {
+    let all = Dataset::list(store)?;
+    if all.is_empty() {
+        println!(
+            "no datasets yet; make one with `latentscope ingest <dataset> <file> --text-column <column>`"
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:>10} {:>8}  {:<16} created",
+        "dataset", "rows", "columns", "text column"
+    );
+    for m in all {
+        println!(
+            "{:<24} {:>10} {:>8}  {:<16} {}",
+            m.id,
+            m.length,
+            m.columns.len(),
+            m.text_column,
+            m.created_at.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}
+
+fn tag(store: Arc<dyn Store>, dataset: &str, action: TagAction) -> Result<()> {
+    let ds = Dataset::open(store, dataset)?;
+    match action {
+        TagAction::List => {
+            let tags = ds.tags()?;
+            if tags.is_empty() {
+                println!("no tags in {dataset}");
+            }
+            for t in tags {
+                println!("{t}\t{} rows", ds.tag_rows(&t)?.len());
+            }
+        }
+        TagAction::Add { name, rows } => {
+            let n = ds.add_to_tag(&name, &rows)?;
+            println!("tag {name:?} now has {n} rows");
+        }
+        TagAction::Remove { name, rows } => {
+            let n = ds.remove_from_tag(&name, &rows)?;
+            println!("tag {name:?} now has {n} rows");
+        }
+        TagAction::Delete { name } => {
+            ds.delete_tag(&name)?;
+            println!("deleted tag {name:?}");
+        }
+    }
+    Ok(())
+}

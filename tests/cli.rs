@@ -1,0 +1,326 @@
+//! End-to-end tests of the `latentscope` binary: what a user types and sees.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_latentscope"));
+    c.env_remove("LATENT_SCOPE_DATA");
+    c
+}
+
+fn run(data: &Path, args: &[&str]) -> Output {
+    bin()
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The one `error:` line a failed command prints.
+fn error_line(o: &Output) -> String {
+    assert!(
+        !o.status.success(),
+        "expected failure; stdout: {}",
+        stdout(o)
+    );
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "one error line expected in: {err}");
+    lines[0].to_string()
+}
+
+#[test]
+fn ingest_the_shipped_dataset_and_list_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = repo_file("data/pypi-10k.csv");
+    let o = run(
+        &data,
+        &[
+            "ingest",
+            "pypi-10k",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "summary",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(from --data-dir)"));
+    assert!(
+        stdout(&o).contains("ingested 10000 rows × 3 columns"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(data.join("pypi-10k/input.parquet").is_file());
+    let o = run(&data, &["datasets"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    let line = out.lines().find(|l| l.starts_with("pypi-10k")).unwrap();
+    assert!(line.contains("10000") && line.contains("summary"), "{line}");
+}
+
+#[test]
+fn data_dir_comes_from_flag_then_env_then_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bin()
+        .current_dir(dir.path())
+        .env("LATENT_SCOPE_DATA", dir.path().join("env"))
+        .arg("datasets")
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains(&format!(
+        "data directory: {} (from LATENT_SCOPE_DATA)",
+        dir.path().join("env").display()
+    )));
+    let o = bin()
+        .current_dir(dir.path())
+        .arg("datasets")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&o).contains("data directory: ./latent-scope-data (from default)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).contains("no datasets yet"));
+}
+
+fn assert_nothing_left(data: &Path, id: &str) {
+    let o = run(data, &["datasets"]);
+    assert!(
+        !stdout(&o).lines().any(|l| l.starts_with(id)),
+        "{id} listed: {}",
+        stdout(&o)
+    );
+    let dir = data.join(id);
+    if dir.exists() {
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "left behind in {}: {left:?}",
+            dir.display()
+        );
+    }
+}
+
+#[test]
+fn bad_inputs_fail_with_one_clear_line_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            dir.path().join("missing.csv").to_str().unwrap().to_string(),
+            "text",
+            "not found",
+        ),
+        (
+            write("t.xlsx", b"PK\x03\x04"),
+            "text",
+            "cannot read this format",
+        ),
+        (write("empty.csv", b""), "text", "the file is empty"),
+        (
+            write("header.csv", b"text,n\n"),
+            "text",
+            "has a header but no rows",
+        ),
+        (
+            write("utf8.csv", b"text,n\nok,1\nbad \xfe,2\n"),
+            "text",
+            "line 3: invalid UTF-8 in column \"text\"",
+        ),
+        (
+            write("ragged.csv", b"text,n\na,1\nb,2,3\n"),
+            "text",
+            "line 3: expected 2 fields as in the header, found 3",
+        ),
+        (
+            write("cols.csv", b"title,n\na,1\n"),
+            "text",
+            "no column \"text\"",
+        ),
+    ];
+    for (file, column, expected) in &cases {
+        let o = run(&data, &["ingest", "d", file, "--text-column", column]);
+        let line = error_line(&o);
+        assert!(
+            line.contains(expected),
+            "{file}: {line:?} should contain {expected:?}"
+        );
+        assert_nothing_left(&data, "d");
+    }
+    // The column error lists the columns there are.
+    let o = run(
+        &data,
+        &["ingest", "d", &cases[6].0, "--text-column", "text"],
+    );
+    assert!(error_line(&o).contains("the columns are: title, n"));
+
+    let good = write("good.csv", b"text\nhello\n");
+    for bad_id in ["a/b", "..", "has space", "x.y"] {
+        let o = run(&data, &["ingest", bad_id, &good, "--text-column", "text"]);
+        assert!(error_line(&o).contains("invalid dataset id"), "{bad_id}");
+    }
+    assert!(!data.exists() || std::fs::read_dir(&data).unwrap().next().is_none());
+}
+
+#[test]
+fn ingest_into_an_existing_id_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let a = dir.path().join("a.csv");
+    std::fs::write(&a, "text\nfirst\n").unwrap();
+    assert!(
+        run(
+            &data,
+            &["ingest", "d", a.to_str().unwrap(), "--text-column", "text"]
+        )
+        .status
+        .success()
+    );
+    let before = std::fs::read(data.join("d/input.parquet")).unwrap();
+    let b = dir.path().join("b.csv");
+    std::fs::write(&b, "text\nsecond\nthird\n").unwrap();
+    let o = run(
+        &data,
+        &["ingest", "d", b.to_str().unwrap(), "--text-column", "text"],
+    );
+    assert!(error_line(&o).contains("dataset \"d\" already exists"));
+    assert_eq!(std::fs::read(data.join("d/input.parquet")).unwrap(), before);
+}
+
+/// Killing the process mid-write leaves no half-written `input.parquet` and
+/// no listed dataset; ingesting again succeeds.
+#[test]
+fn killed_ingest_leaves_the_dataset_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = dir.path().join("big.csv");
+    let mut text = String::from("text,n\n");
+    for i in 0..1_500_000 {
+        text.push_str(&format!(
+            "row number {i} with some words to make it longer,{i}\n"
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let mut child = bin()
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "ingest",
+            "big",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "text",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the temporary input file exists, then kill -9.
+    let started = Instant::now();
+    let ds_dir = data.join("big");
+    loop {
+        let writing = std::fs::read_dir(&ds_dir)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            })
+            .unwrap_or(false);
+        if writing {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("ingest finished ({status}) before it could be killed");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no temporary file appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !ds_dir.join("input.parquet").exists(),
+        "half-written input.parquet"
+    );
+    assert!(!ds_dir.join("meta.json").exists());
+    assert_nothing_left_listed(&data, "big");
+    let o = run(
+        &data,
+        &[
+            "ingest",
+            "big",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "text",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ingested 1500000 rows"));
+}
+
+fn assert_nothing_left_listed(data: &Path, id: &str) {
+    let o = run(data, &["datasets"]);
+    assert!(!stdout(&o).lines().any(|l| l.starts_with(id)));
+}
+
+#[test]
+fn import_umap_and_tags_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "text\na\nb\nc\n").unwrap();
+    assert!(
+        run(
+            &data,
+            &[
+                "ingest",
+                "t",
+                csv.to_str().unwrap(),
+                "--text-column",
+                "text"
+            ]
+        )
+        .status
+        .success()
+    );
+    let npy = dir.path().join("xy.npy");
+    latentscope::io::npy::write_npy_f32(&npy, &[0.0, 0.0, 1.0, 1.0, 2.0, 0.5], 3, Some(2)).unwrap();
+    let o = run(&data, &["import-umap", "t", npy.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("umap-001: 3 points"));
+    assert!(data.join("t/umaps/umap-001.parquet").is_file());
+    let o = run(&data, &["tag", "t", "add", "good", "0", "2"]);
+    assert!(stdout(&o).contains("now has 2 rows"));
+    let o = run(&data, &["tag", "t", "add", "good", "7"]);
+    assert!(error_line(&o).contains("row 7 is out of range"));
+    assert_eq!(
+        std::fs::read_to_string(data.join("t/tags/good.indices")).unwrap(),
+        "0\n2\n"
+    );
+}
