@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::hdbscan::{ClusterSelectionMethod, HdbscanError, HdbscanParams, hdbscan};
 use crate::hull::convex_hull;
 use crate::ids::{ClusterId, LabelsId, NumberedId, UmapId};
 use crate::meta::LATENTSCOPE_VERSION;
@@ -54,7 +55,10 @@ pub struct Clustering {
 impl Clustering {
     /// A clustering from labels alone.
     pub fn from_labels(labels: Vec<i64>) -> Self {
-        Self { labels, ..Self::default() }
+        Self {
+            labels,
+            ..Self::default()
+        }
     }
 }
 
@@ -196,7 +200,12 @@ pub fn resolve_noise(raw: &[i64], xy: &[f32], assign_noise: bool) -> (Vec<i64>, 
         return (labels, None);
     }
     let unclustered = n_clusters as i64;
-    (raw.iter().map(|&l| if l < 0 { unclustered } else { l }).collect(), Some(unclustered))
+    (
+        raw.iter()
+            .map(|&l| if l < 0 { unclustered } else { l })
+            .collect(),
+        Some(unclustered),
+    )
 }
 
 fn centroids(labels: &[i64], xy: &[f32], n: usize) -> Vec<[f32; 2]> {
@@ -209,14 +218,32 @@ fn centroids(labels: &[i64], xy: &[f32], n: usize) -> Vec<[f32; 2]> {
             s[2] += 1.0;
         }
     }
-    sum.iter().map(|s| if s[2] > 0.0 { [(s[0] / s[2]) as f32, (s[1] / s[2]) as f32] } else { [0.0, 0.0] }).collect()
+    sum.iter()
+        .map(|s| {
+            if s[2] > 0.0 {
+                [(s[0] / s[2]) as f32, (s[1] / s[2]) as f32]
+            } else {
+                [0.0, 0.0]
+            }
+        })
+        .collect()
 }
 
 /// The default labels: one row per final cluster, "Cluster N" and, for the
 /// unclustered one (last), "Unclustered" with no hull. Hulls use each
 /// cluster's raw members (reassigned noise would stretch them).
-pub fn default_label_rows(raw: &[i64], final_labels: &[i64], unclustered: Option<i64>, xy: &[f32]) -> Vec<ClusterLabelRow> {
-    let n = final_labels.iter().copied().max().map_or(0, |m| m + 1).max(0) as usize;
+pub fn default_label_rows(
+    raw: &[i64],
+    final_labels: &[i64],
+    unclustered: Option<i64>,
+    xy: &[f32],
+) -> Vec<ClusterLabelRow> {
+    let n = final_labels
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |m| m + 1)
+        .max(0) as usize;
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut raw_members: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, (&f, &r)) in final_labels.iter().zip(raw).enumerate() {
@@ -254,7 +281,10 @@ pub fn default_label_rows(raw: &[i64], final_labels: &[i64], unclustered: Option
 }
 
 fn list_array(lists: impl Iterator<Item = Vec<i64>>) -> ArrayRef {
-    let mut b = ListBuilder::new(Int64Builder::new());
+    // "element" is the item name pyarrow writes (the Python tool's files).
+    let mut b = ListBuilder::new(Int64Builder::new()).with_field(Arc::new(
+        arrow_schema::Field::new("element", arrow_schema::DataType::Int64, true),
+    ));
     for l in lists {
         b.values().append_slice(&l);
         b.append(true);
@@ -265,47 +295,94 @@ fn list_array(lists: impl Iterator<Item = Vec<i64>>) -> ArrayRef {
 /// The Arrow table of a labels file.
 pub fn label_rows_batch(rows: &[ClusterLabelRow]) -> Result<RecordBatch> {
     let columns: Vec<(&str, ArrayRef)> = vec![
-        ("label", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.label.as_str())))),
-        ("description", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.description.as_str())))),
-        ("indices", list_array(rows.iter().map(|r| r.indices.clone()))),
+        (
+            "label",
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.label.as_str()),
+            )),
+        ),
+        (
+            "description",
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.description.as_str()),
+            )),
+        ),
+        (
+            "indices",
+            list_array(rows.iter().map(|r| r.indices.clone())),
+        ),
         ("hull", list_array(rows.iter().map(|r| r.hull.clone()))),
-        ("centroid_x", Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.centroid[0])))),
-        ("centroid_y", Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.centroid[1])))),
-        ("count", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.indices.len() as i64)))),
+        (
+            "centroid_x",
+            Arc::new(Float32Array::from_iter_values(
+                rows.iter().map(|r| r.centroid[0]),
+            )),
+        ),
+        (
+            "centroid_y",
+            Arc::new(Float32Array::from_iter_values(
+                rows.iter().map(|r| r.centroid[1]),
+            )),
+        ),
+        (
+            "count",
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| r.indices.len() as i64),
+            )),
+        ),
     ];
-    RecordBatch::try_from_iter(columns).map_err(|e| latentscope_io::Error::format("labels", e).into())
+    RecordBatch::try_from_iter(columns)
+        .map_err(|e| latentscope_io::Error::format("labels", e).into())
 }
 
 impl Dataset {
     /// The record of a clustering.
     pub fn cluster_meta(&self, id: ClusterId) -> Result<ClusterMeta> {
         self.require(id)?;
-        Ok(json::read_json(self.store().as_ref(), &self.key(&format!("{}/{id}.json", ClusterId::FOLDER)))?)
+        Ok(json::read_json(
+            self.store().as_ref(),
+            &self.key(&format!("{}/{id}.json", ClusterId::FOLDER)),
+        )?)
     }
 
     /// A clustering's final and raw labels, per row.
     pub fn read_cluster(&self, id: ClusterId) -> Result<(Vec<i64>, Vec<i64>)> {
         self.require(id)?;
         let key = self.key(&format!("{}/{id}.parquet", ClusterId::FOLDER));
-        let batch = table::read_table(self.store().as_ref(), &key, Some(&["cluster", "raw_cluster"]))?;
+        let batch = table::read_table(
+            self.store().as_ref(),
+            &key,
+            Some(&["cluster", "raw_cluster"]),
+        )?;
         let col = |i: usize| -> Result<Vec<i64>> {
             batch
                 .column(i)
                 .as_primitive_opt::<Int64Type>()
                 .map(|a| a.values().to_vec())
-                .ok_or_else(|| Error::InvalidInput { source_name: key.clone(), message: "cluster columns must be int64".into() })
+                .ok_or_else(|| Error::InvalidInput {
+                    source_name: key.clone(),
+                    message: "cluster columns must be int64".into(),
+                })
         };
         Ok((col(0)?, col(1)?))
     }
 
     /// Runs `clusterer` on a umap's points in a local pool and writes the
     /// clustering artifact; returns its id.
-    pub fn cluster(&self, umap: UmapId, clusterer: &dyn Clusterer, options: &ClusterOptions, progress: &dyn Progress) -> Result<ClusterId> {
+    pub fn cluster(
+        &self,
+        umap: UmapId,
+        clusterer: &dyn Clusterer,
+        options: &ClusterOptions,
+        progress: &dyn Progress,
+    ) -> Result<ClusterId> {
         let started = Instant::now();
         let layout = self.read_umap(umap)?;
-        let points = ArrayView2::from_shape((layout.len(), 2), &layout.xy).map_err(|e| Error::InvalidInput {
-            source_name: umap.to_string(),
-            message: e.to_string(),
+        let points = ArrayView2::from_shape((layout.len(), 2), &layout.xy).map_err(|e| {
+            Error::InvalidInput {
+                source_name: umap.to_string(),
+                message: e.to_string(),
+            }
         })?;
         check(progress, "cluster", 0, None)?;
         let pool = thread_pool(options.threads)?;
@@ -321,7 +398,9 @@ impl Dataset {
             cluster_on: "umap".into(),
             samples: params.get("min_cluster_size").and_then(Value::as_u64),
             min_samples: params.get("min_samples").and_then(Value::as_u64),
-            cluster_selection_epsilon: params.get("cluster_selection_epsilon").and_then(Value::as_f64),
+            cluster_selection_epsilon: params
+                .get("cluster_selection_epsilon")
+                .and_then(Value::as_f64),
             n_clusters: 0,
             n_noise: 0,
             assign_noise: options.assign_noise,
@@ -340,7 +419,13 @@ impl Dataset {
 
     /// Writes raw labels (-1 noise) of a umap's points as a new clustering
     /// artifact; `meta` supplies the method and parameters.
-    pub fn write_cluster(&self, xy: &[f32], raw: &[i64], meta: &mut ClusterMeta, started: Instant) -> Result<ClusterId> {
+    pub fn write_cluster(
+        &self,
+        xy: &[f32],
+        raw: &[i64],
+        meta: &mut ClusterMeta,
+        started: Instant,
+    ) -> Result<ClusterId> {
         if raw.len() as u64 != self.rows() || xy.len() != 2 * raw.len() {
             return Err(Error::InvalidInput {
                 source_name: meta.method.clone(),
@@ -353,15 +438,28 @@ impl Dataset {
         let id: ClusterId = self.allocate(&meta.params)?;
         let folder = ClusterId::FOLDER;
         let batch = RecordBatch::try_from_iter([
-            ("cluster", Arc::new(Int64Array::from(final_labels.clone())) as ArrayRef),
-            ("raw_cluster", Arc::new(Int64Array::from(raw.to_vec())) as ArrayRef),
+            (
+                "cluster",
+                Arc::new(Int64Array::from(final_labels.clone())) as ArrayRef,
+            ),
+            (
+                "raw_cluster",
+                Arc::new(Int64Array::from(raw.to_vec())) as ArrayRef,
+            ),
         ])
         .map_err(|e| latentscope_io::Error::format("clusters", e))?;
         let store = self.store().as_ref();
         table::write_batch(store, &self.key(&format!("{folder}/{id}.parquet")), &batch)?;
         let labels_id = LabelsId::default_for(id);
-        table::write_batch(store, &self.key(&format!("{folder}/{labels_id}.parquet")), &label_rows_batch(&label_rows)?)?;
-        store.put(&self.key(&format!("{folder}/{id}.png")), &thumbnail::scatter_png(xy, Some(raw)))?;
+        table::write_batch(
+            store,
+            &self.key(&format!("{folder}/{labels_id}.parquet")),
+            &label_rows_batch(&label_rows)?,
+        )?;
+        store.put(
+            &self.key(&format!("{folder}/{id}.png")),
+            &thumbnail::scatter_png(xy, Some(raw)),
+        )?;
         meta.id = id;
         meta.n_clusters = raw.iter().copied().max().map_or(0, |m| (m + 1).max(0)) as u64;
         meta.n_noise = raw.iter().filter(|&&l| l < 0).count() as u64;
@@ -373,4 +471,61 @@ impl Dataset {
         json::write_json(store, &self.key(&format!("{folder}/{id}.json")), meta)?;
         Ok(id)
     }
+}
+
+impl From<HdbscanError> for Error {
+    fn from(e: HdbscanError) -> Self {
+        match e {
+            HdbscanError::Cancelled => Error::Cancelled,
+            other => Error::InvalidInput {
+                source_name: "hdbscan".into(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl Clusterer for HdbscanParams {
+    fn method(&self) -> &str {
+        "hdbscan"
+    }
+
+    fn params(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("min_cluster_size".into(), self.min_cluster_size.into());
+        m.insert("min_samples".into(), self.effective_min_samples().into());
+        m.insert(
+            "cluster_selection_epsilon".into(),
+            self.cluster_selection_epsilon.into(),
+        );
+        let method = match self.method {
+            ClusterSelectionMethod::Leaf => "leaf",
+            _ => "eom",
+        };
+        m.insert("cluster_selection_method".into(), method.into());
+        m.insert(
+            "allow_single_cluster".into(),
+            self.allow_single_cluster.into(),
+        );
+        m.insert("max_cluster_size".into(), self.max_cluster_size.into());
+        m
+    }
+
+    fn cluster(&self, points: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Clustering> {
+        let r = hdbscan(points, self, progress)?;
+        Ok(Clustering {
+            labels: r.labels,
+            probabilities: Some(r.probabilities),
+            outlier_scores: Some(r.outlier_scores),
+        })
+    }
+}
+
+/// HDBSCAN parameters for a first run on `rows` points, chosen so that 1k to
+/// 1M rows give tens to a few hundred clusters: `min_cluster_size` grows as
+/// the square root of the row count (10k rows: 25, the Python tool's default;
+/// 1M rows: 250), `min_samples` is 5 (at most `min_cluster_size`).
+pub fn default_hdbscan_params(rows: usize) -> HdbscanParams {
+    let mcs = ((rows as f64).sqrt() / 4.0).round().clamp(5.0, 1000.0) as usize;
+    HdbscanParams::new(mcs).with_min_samples(mcs.min(5))
 }

@@ -10,7 +10,9 @@ pub fn convex_hull(xy: &[f32], points: &[usize]) -> Vec<usize> {
     let mut order: Vec<usize> = points.to_vec();
     order.sort_by(|&a, &b| {
         let (pa, pb) = (at(a), at(b));
-        pa.0.total_cmp(&pb.0).then(pa.1.total_cmp(&pb.1)).then(a.cmp(&b))
+        pa.0.total_cmp(&pb.0)
+            .then(pa.1.total_cmp(&pb.1))
+            .then(a.cmp(&b))
     });
     order.dedup_by(|a, b| at(*a) == at(*b));
     if order.len() < 3 {

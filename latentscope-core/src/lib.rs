@@ -14,6 +14,8 @@
 //! - [`meta::DatasetMeta`] is `meta.json`; tags are on [`Dataset`]
 //!   ([`Dataset::add_to_tag`], …); precomputed vectors and 2-D layouts are
 //!   imported with [`Dataset::import_embedding`] and [`Dataset::import_umap`].
+//! - [`cluster::Clusterer`] is the clustering plugin trait; [`hdbscan`] is the
+//!   built-in native HDBSCAN, run by [`Dataset::cluster`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -34,9 +36,12 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+pub mod cluster;
 pub mod dataset;
 pub mod embedding;
 pub mod error;
+pub mod hdbscan;
+pub mod hull;
 pub mod ids;
 pub mod ingest;
 pub mod layout;

@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use latentscope::cluster::{ClusterOptions, default_hdbscan_params};
+use latentscope::hdbscan::{ClusterSelectionMethod, HdbscanParams};
 use latentscope::ingest::{IngestOptions, ingest_file};
 use latentscope::io::{LocalStore, Store};
 use latentscope::{Dataset, EmbeddingId, NumberedId, UmapId};
@@ -59,6 +61,31 @@ enum Command {
         /// A .npy or .parquet file with one point per input row.
         file: PathBuf,
     },
+    /// Cluster a umap's 2-D points with HDBSCAN.
+    Cluster {
+        /// The dataset.
+        dataset: String,
+        /// The umap to cluster (e.g. umap-001).
+        umap: String,
+        /// Smallest cluster [default: from the row count, e.g. 25 for 10k rows]
+        #[arg(long)]
+        min_cluster_size: Option<usize>,
+        /// Neighbours for the core distance [default: min(5, min-cluster-size)]
+        #[arg(long)]
+        min_samples: Option<usize>,
+        /// Merge clusters closer than this (cluster_selection_epsilon)
+        #[arg(long, default_value_t = 0.0)]
+        epsilon: f64,
+        /// Cluster selection: excess of mass (eom) or leaf
+        #[arg(long, value_enum, default_value_t = SelectionArg::Eom)]
+        method: SelectionArg,
+        /// Assign noise to the nearest cluster instead of an "Unclustered" cluster
+        #[arg(long)]
+        assign_noise: bool,
+        /// Threads [default: all cores]
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// List, add to, remove from or delete tags (named sets of rows).
     Tag {
         /// The dataset.
@@ -66,6 +93,14 @@ enum Command {
         #[command(subcommand)]
         action: TagAction,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SelectionArg {
+    /// Excess of mass: the most persistent clusters.
+    Eom,
+    /// Leaf: the finest clusters of the condensed tree.
+    Leaf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +182,64 @@ pub(crate) fn run() -> Result<()> {
             Ok(())
         }
         Command::Tag { dataset, action } => tag(store, &dataset, action),
+        Command::Cluster {
+            dataset,
+            umap,
+            min_cluster_size,
+            min_samples,
+            epsilon,
+            method,
+            assign_noise,
+            threads,
+        } => {
+            let ds = Dataset::open(store, &dataset)?;
+            let umap: UmapId = umap.parse()?;
+            let defaults = default_hdbscan_params(ds.rows() as usize);
+            let mcs = min_cluster_size.unwrap_or(defaults.min_cluster_size);
+            let ms = min_samples.unwrap_or(mcs.min(5));
+            let params = HdbscanParams::new(mcs)
+                .with_min_samples(ms)
+                .with_cluster_selection_epsilon(epsilon)
+                .with_method(match method {
+                    SelectionArg::Eom => ClusterSelectionMethod::Eom,
+                    SelectionArg::Leaf => ClusterSelectionMethod::Leaf,
+                });
+            eprintln!(
+                "hdbscan: min_cluster_size {mcs}{}, min_samples {ms}{}, epsilon {epsilon}, method {method:?}",
+                if min_cluster_size.is_none() {
+                    format!(" (default for {} rows)", ds.rows())
+                } else {
+                    String::new()
+                },
+                if min_samples.is_none() {
+                    " (default)"
+                } else {
+                    ""
+                },
+            );
+            let mut options = ClusterOptions::default();
+            options.assign_noise = assign_noise;
+            options.threads = threads;
+            let bars = Bars::new("steps");
+            let result = ds.cluster(umap, &params, &options, &bars);
+            bars.finish();
+            let id = result?;
+            let meta = ds.cluster_meta(id)?;
+            let share = 100.0 * meta.n_noise as f64 / ds.rows().max(1) as f64;
+            let noise = match meta.unclustered_cluster {
+                Some(c) => format!("kept as cluster {c} \"Unclustered\""),
+                None if meta.assign_noise => "assigned to the nearest cluster".to_string(),
+                None => "none".to_string(),
+            };
+            println!(
+                "{id}: {} clusters, {} noise points ({share:.1}%) {noise}; clustering {:.3}s, step {:.2}s",
+                meta.n_clusters,
+                meta.n_noise,
+                meta.cluster_seconds.unwrap_or(0.0),
+                meta.seconds.unwrap_or(0.0)
+            );
+            Ok(())
+        }
     }
 }
 

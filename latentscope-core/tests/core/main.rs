@@ -1,5 +1,10 @@
-//! Integration tests of latentscope-core: datasets, ids, ingest, metadata,
-//! tags and imports, with bad input and interrupted writes.
+//! Integration tests of latentscope-core (one test binary): datasets, ids,
+//! ingest, metadata, tags and imports, with bad input and interrupted writes;
+//! HDBSCAN against the Python fixtures; the cluster step.
+
+mod common;
+mod hdbscan_fixtures;
+mod hdbscan_inputs;
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -363,4 +368,123 @@ fn python_latentscope_directory_opens() {
     assert_eq!(ds.embedding_meta(emb[0]).unwrap().dimensions, 384);
     let err = ds.read_embedding(emb[0]).unwrap_err().to_string();
     assert!(err.contains("LanceDB"), "{err}");
+}
+
+#[test]
+fn cluster_step_writes_the_python_files() {
+    use latentscope_core::ClusterId;
+    use latentscope_core::cluster::ClusterOptions;
+    use latentscope_core::hdbscan::HdbscanParams;
+    use latentscope_io::arrow_array::cast::AsArray;
+    use latentscope_io::arrow_array::types::Int64Type;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(LocalStore::new(dir.path().join("data")));
+    let fixtures = common::fixtures();
+    let csv = dir.path().join("t.csv");
+    std::fs::copy(fixtures.join("../../data/pypi-10k.csv"), &csv).unwrap();
+    let ds = ingest_file(
+        store.clone(),
+        "pypi",
+        &csv,
+        &IngestOptions::new("summary"),
+        &NoProgress,
+    )
+    .unwrap();
+    let umap = ds
+        .import_umap(
+            &fixtures.join("pypi-10k/umap-learn-layout-seed42.npy"),
+            &NoProgress,
+        )
+        .unwrap();
+    let params = HdbscanParams::new(25).with_min_samples(5);
+    let id = ds
+        .cluster(umap, &params, &ClusterOptions::default(), &NoProgress)
+        .unwrap();
+    assert_eq!(id, ClusterId::new(1));
+    let meta = ds.cluster_meta(id).unwrap();
+    assert_eq!(
+        (meta.samples, meta.min_samples, meta.method.as_str()),
+        (Some(25), Some(5), "hdbscan")
+    );
+    assert!((60..=120).contains(&meta.n_clusters), "{}", meta.n_clusters);
+    assert_eq!(meta.unclustered_cluster, Some(meta.n_clusters as i64));
+    let (cluster, raw) = ds.read_cluster(id).unwrap();
+    assert_eq!(cluster.len(), 10_000);
+    assert_eq!(raw.iter().filter(|&&r| r < 0).count() as u64, meta.n_noise);
+    for (c, r) in cluster.iter().zip(&raw) {
+        assert_eq!(*c, if *r < 0 { meta.n_clusters as i64 } else { *r });
+    }
+    // The default labels: one row per cluster, the unclustered one last.
+    let labels = latentscope_io::table::read_table(
+        store.as_ref(),
+        &format!("pypi/clusters/{id}-labels-default.parquet"),
+        None,
+    )
+    .unwrap();
+    let names: Vec<String> = labels
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "label",
+            "description",
+            "indices",
+            "hull",
+            "centroid_x",
+            "centroid_y",
+            "count"
+        ]
+    );
+    assert_eq!(labels.num_rows() as u64, meta.n_clusters + 1);
+    let label = labels.column(0).as_string::<i32>();
+    assert_eq!(label.value(0), "Cluster 0");
+    assert_eq!(label.value(labels.num_rows() - 1), "Unclustered");
+    let counts = labels.column(6).as_primitive::<Int64Type>();
+    assert_eq!(counts.values().iter().sum::<i64>(), 10_000);
+    let hull0 = labels.column(3).as_list::<i32>().value(0);
+    let hull0 = hull0.as_primitive::<Int64Type>();
+    assert!(hull0.len() >= 3 && hull0.values().iter().all(|&r| raw[r as usize] == 0));
+    assert!(
+        store
+            .get(&format!("pypi/clusters/{id}.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+
+    // Assigning noise leaves no unclustered cluster.
+    let mut opts = ClusterOptions::default();
+    opts.assign_noise = true;
+    let id2 = ds.cluster(umap, &params, &opts, &NoProgress).unwrap();
+    let meta2 = ds.cluster_meta(id2).unwrap();
+    assert_eq!(meta2.unclustered_cluster, None);
+    let (c2, _) = ds.read_cluster(id2).unwrap();
+    assert!(
+        c2.iter()
+            .all(|&c| (0..meta2.n_clusters as i64).contains(&c))
+    );
+
+    // The Python tool's labels file has the same leading columns.
+    let py = LocalStore::new(fixtures.join("python-latentscope-1.0"));
+    let py_labels = latentscope_io::table::read_table(
+        &py,
+        "pypi-10k/clusters/cluster-001-labels-default.parquet",
+        None,
+    )
+    .unwrap();
+    let py_names: Vec<String> = py_labels
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(py_names, names[..4]);
+    assert_eq!(
+        py_labels.column(2).data_type(),
+        labels.column(2).data_type()
+    );
 }
