@@ -324,3 +324,93 @@ fn import_umap_and_tags_from_the_command_line() {
         "0\n2\n"
     );
 }
+
+/// The offline path a user walks today: ingest, import vectors, project, cluster.
+#[test]
+fn umap_and_cluster_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = repo_file("data/pypi-10k.csv");
+    assert!(
+        run(
+            &data,
+            &[
+                "ingest",
+                "p",
+                csv.to_str().unwrap(),
+                "--text-column",
+                "summary"
+            ]
+        )
+        .status
+        .success()
+    );
+    let vectors = repo_file("tests/fixtures/pypi-10k/minilm-embeddings-f16.npy");
+    let o = run(&data, &["import-embedding", "p", vectors.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("embedding-001: 10000 rows × 384 dims"));
+
+    let o = run(&data, &["umap", "p", "embedding-001", "--seed", "7"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("umap-001: 10000 points from embedding-001"),
+        "{}",
+        stdout(&o)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("p/umaps/umap-001.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["embedding_id"], "embedding-001");
+    assert_eq!(meta["neighbors"], 25);
+    assert_eq!(meta["params"]["seed"], 7);
+    assert_eq!(meta["params"]["init_used"], "spectral");
+    assert!(data.join("p/umaps/umap-001.png").is_file());
+
+    // PCA, and a UMAP aligned with the first one.
+    assert!(
+        run(&data, &["umap", "p", "embedding-001", "--method", "pca"])
+            .status
+            .success()
+    );
+    let o = run(
+        &data,
+        &[
+            "umap",
+            "p",
+            "embedding-001",
+            "--init",
+            "umap-001",
+            "--epochs",
+            "20",
+            "--seed",
+            "1",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("p/umaps/umap-003.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["params"]["init_from"], "umap-001");
+
+    let o = run(&data, &["cluster", "p", "umap-001"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("min_cluster_size 25 (default for 10000 rows)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).starts_with("cluster-001: "), "{}", stdout(&o));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("p/clusters/cluster-001.json")).unwrap())
+            .unwrap();
+    let n = meta["n_clusters"].as_u64().unwrap();
+    assert!((20..=300).contains(&n), "{n} clusters");
+
+    // Ids that do not exist are named, with the ones that do.
+    let o = run(&data, &["cluster", "p", "umap-009"]);
+    assert!(error_line(&o).contains("has no umap-009; it has: umap-001, umap-002, umap-003"));
+    let o = run(&data, &["umap", "p", "embedding-1"]);
+    assert!(error_line(&o).contains("invalid id"));
+    let o = run(&data, &["umap", "p", "embedding-001", "--min-dist", "2"]);
+    assert!(error_line(&o).contains("min_dist"), "{}", stderr(&o));
+}

@@ -16,6 +16,8 @@
 //!   imported with [`Dataset::import_embedding`] and [`Dataset::import_umap`].
 //! - [`cluster::Clusterer`] is the clustering plugin trait; [`hdbscan`] is the
 //!   built-in native HDBSCAN, run by [`Dataset::cluster`].
+//! - [`project::Reducer`] is the 2-D projection plugin trait; [`umap`] (native
+//!   UMAP) and [`pca`] are built in, run by [`Dataset::project`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -46,13 +48,17 @@ pub mod ids;
 pub mod ingest;
 pub mod layout;
 pub mod meta;
+pub mod pca;
 pub mod progress;
+pub mod project;
 pub mod tags;
 pub mod thumbnail;
 pub mod time;
+pub mod umap;
 
 pub use dataset::Dataset;
 pub use error::{Error, Result};
 pub use ids::{ClusterId, EmbeddingId, LabelsId, NumberedId, ScopeId, UmapId};
 pub use latentscope_io;
+pub use ndarray;
 pub use progress::{NoProgress, Progress, ProgressEvent};

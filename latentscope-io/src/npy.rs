@@ -1,5 +1,5 @@
 //! NumPy `.npy` files: the exchange format of the Python peers for vectors,
-//! layouts and labels. Version 1–3 headers, little-endian `f4`, `f8`, `i4`,
+//! layouts and labels. Version 1–3 headers, little-endian `f2`, `f4`, `f8`, `i4`,
 //! `i8`, C order.
 
 use std::fs::File;
@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NpyDtype {
+    /// `<f2` (IEEE half precision)
+    F16,
     /// `<f4`
     F32,
     /// `<f8`
@@ -25,6 +27,7 @@ pub enum NpyDtype {
 impl NpyDtype {
     fn size(self) -> usize {
         match self {
+            NpyDtype::F16 => 2,
             NpyDtype::F32 | NpyDtype::I32 => 4,
             NpyDtype::F64 | NpyDtype::I64 => 8,
         }
@@ -56,6 +59,10 @@ impl NpyArray {
     pub fn to_f32(&self) -> Vec<f32> {
         match self.dtype {
             NpyDtype::F32 => self.chunks::<4>().map(f32::from_le_bytes).collect(),
+            NpyDtype::F16 => self
+                .chunks::<2>()
+                .map(|b| f16_to_f32(u16::from_le_bytes(b)))
+                .collect(),
             _ => self.to_f64().into_iter().map(|v| v as f32).collect(),
         }
     }
@@ -63,6 +70,10 @@ impl NpyArray {
     /// The values as `f64`.
     pub fn to_f64(&self) -> Vec<f64> {
         match self.dtype {
+            NpyDtype::F16 => self
+                .chunks::<2>()
+                .map(|b| f16_to_f32(u16::from_le_bytes(b)) as f64)
+                .collect(),
             NpyDtype::F32 => self
                 .chunks::<4>()
                 .map(|b| f32::from_le_bytes(b) as f64)
@@ -136,7 +147,9 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
         Some(rest.trim_start().to_string())
     };
     let descr = field("descr").ok_or_else(|| malformed(path, "header has no 'descr'"))?;
-    let dtype = if descr.starts_with("'<f4'") {
+    let dtype = if descr.starts_with("'<f2'") {
+        NpyDtype::F16
+    } else if descr.starts_with("'<f4'") {
         NpyDtype::F32
     } else if descr.starts_with("'<f8'") {
         NpyDtype::F64
@@ -148,7 +161,7 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
         return Err(malformed(
             path,
             format!(
-                "unsupported dtype {}; use float32, float64, int32 or int64",
+                "unsupported dtype {}; use float16, float32, float64, int32 or int64",
                 descr.split(',').next().unwrap_or("")
             ),
         ));
@@ -229,4 +242,37 @@ fn write_npy_raw(
         w.flush()
     })();
     result.map_err(|e| Error::io(path, e))
+}
+
+/// Converts IEEE 754 half-precision bits to `f32` (exact).
+pub fn f16_to_f32(h: u16) -> f32 {
+    let sign = ((h >> 15) as u32) << 31;
+    let exp = ((h >> 10) & 0x1f) as u32;
+    let frac = (h & 0x3ff) as u32;
+    let bits = match (exp, frac) {
+        (0, 0) => sign,
+        (0, f) => {
+            // Subnormal: renormalise.
+            let shift = f.leading_zeros() - 21;
+            sign | ((113 - shift) << 23) | (((f << shift) & 0x3ff) << 13)
+        }
+        (0x1f, f) => sign | 0x7f80_0000 | (f << 13),
+        (e, f) => sign | ((e + 112) << 23) | (f << 13),
+    };
+    f32::from_bits(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::f16_to_f32;
+
+    #[test]
+    fn half_precision_values() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
+        assert_eq!(f16_to_f32(0x0001), 5.960_464_5e-8);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert!(f16_to_f32(0x7c00).is_infinite());
+    }
 }

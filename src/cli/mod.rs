@@ -12,6 +12,8 @@ use latentscope::cluster::{ClusterOptions, default_hdbscan_params};
 use latentscope::hdbscan::{ClusterSelectionMethod, HdbscanParams};
 use latentscope::ingest::{IngestOptions, ingest_file};
 use latentscope::io::{LocalStore, Store};
+use latentscope::project::{PcaReducer, ProjectOptions};
+use latentscope::umap::{Init, Metric, UmapParams};
 use latentscope::{Dataset, EmbeddingId, NumberedId, UmapId};
 
 use progress::Bars;
@@ -61,6 +63,40 @@ enum Command {
         /// A .npy or .parquet file with one point per input row.
         file: PathBuf,
     },
+    /// Project an embedding to 2-D with UMAP (or PCA).
+    Umap {
+        /// The dataset.
+        dataset: String,
+        /// The embedding to project (e.g. embedding-001).
+        embedding: String,
+        /// Neighbours per point (UMAP n_neighbors)
+        #[arg(long, default_value_t = 25)]
+        neighbors: usize,
+        /// How tightly points pack (UMAP min_dist)
+        #[arg(long, default_value_t = 0.1)]
+        min_dist: f32,
+        /// The scale of the embedded points (UMAP spread)
+        #[arg(long, default_value_t = 1.0)]
+        spread: f32,
+        /// Distance between vectors
+        #[arg(long, value_enum, default_value_t = MetricArg::Cosine)]
+        metric: MetricArg,
+        /// Optimisation epochs [default: 500 up to 10,000 rows, else 200]
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Random seed [default: a fresh one, printed and recorded]
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Initial layout: spectral, pca, random, or an earlier umap id (e.g. umap-001) to align with
+        #[arg(long, default_value = "spectral")]
+        init: String,
+        /// umap (default) or pca (fast, linear)
+        #[arg(long, value_enum, default_value_t = ReducerArg::Umap)]
+        method: ReducerArg,
+        /// Threads [default: all cores]
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Cluster a umap's 2-D points with HDBSCAN.
     Cluster {
         /// The dataset.
@@ -93,6 +129,22 @@ enum Command {
         #[command(subcommand)]
         action: TagAction,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum MetricArg {
+    /// Cosine distance (for sentence embeddings).
+    Cosine,
+    /// Euclidean distance.
+    Euclidean,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ReducerArg {
+    /// UMAP: non-linear, keeps neighbourhoods.
+    Umap,
+    /// PCA: linear, fast, deterministic.
+    Pca,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -182,6 +234,74 @@ pub(crate) fn run() -> Result<()> {
             Ok(())
         }
         Command::Tag { dataset, action } => tag(store, &dataset, action),
+        Command::Umap {
+            dataset,
+            embedding,
+            neighbors,
+            min_dist,
+            spread,
+            metric,
+            epochs,
+            seed,
+            init,
+            method,
+            threads,
+        } => {
+            let ds = Dataset::open(store, &dataset)?;
+            let embedding: EmbeddingId = embedding.parse()?;
+            let mut options = ProjectOptions::default();
+            options.threads = threads;
+            let started = Instant::now();
+            let bars = Bars::new("");
+            let result = match method {
+                ReducerArg::Pca => ds.project(embedding, &PcaReducer, &options, &bars),
+                ReducerArg::Umap => {
+                    let mut params = UmapParams::default();
+                    params.n_neighbors = neighbors;
+                    params.min_dist = min_dist;
+                    params.spread = spread;
+                    params.metric = match metric {
+                        MetricArg::Cosine => Metric::Cosine,
+                        MetricArg::Euclidean => Metric::Euclidean,
+                    };
+                    params.n_epochs = epochs;
+                    let seed = seed.unwrap_or_else(fresh_seed);
+                    params.seed = Some(seed);
+                    params.init = match init.as_str() {
+                        "spectral" => Init::Spectral,
+                        "pca" => Init::Pca,
+                        "random" => Init::Random,
+                        other => {
+                            let from: UmapId = other
+                                .parse()
+                                .context("--init takes spectral, pca, random or a umap id")?;
+                            let layout = ds.read_umap(from)?;
+                            options.init_from = Some(from);
+                            Init::Coordinates(ndarray_from_layout(&layout.xy)?)
+                        }
+                    };
+                    eprintln!(
+                        "umap: n_neighbors {neighbors}, min_dist {min_dist}, spread {spread}, metric {metric:?}, seed {seed}, init {init}"
+                    );
+                    ds.project(embedding, &params, &options, &bars)
+                }
+            };
+            bars.finish();
+            let id = result?;
+            let meta = ds.umap_meta(id)?;
+            println!(
+                "{id}: {} points from {embedding} ({}) in {:.2}s; thumbnail {}/{}/{id}.png",
+                ds.rows(),
+                meta.params
+                    .get("init_used")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(meta.method.as_deref().unwrap_or("")),
+                started.elapsed().as_secs_f64(),
+                ds.id(),
+                UmapId::FOLDER
+            );
+            Ok(())
+        }
         Command::Cluster {
             dataset,
             umap,
@@ -337,4 +457,18 @@ fn tag(store: Arc<dyn Store>, dataset: &str, action: TagAction) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A seed for runs that were given none: printed and recorded, so the run can be repeated.
+fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64 ^ d.as_secs())
+        .unwrap_or(0);
+    (nanos ^ (std::process::id() as u64) << 20) % 1_000_000
+}
+
+fn ndarray_from_layout(xy: &[f32]) -> Result<latentscope::ndarray::Array2<f32>> {
+    latentscope::ndarray::Array2::from_shape_vec((xy.len() / 2, 2), xy.to_vec())
+        .context("layout shape")
 }

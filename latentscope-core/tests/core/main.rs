@@ -1,10 +1,13 @@
 //! Integration tests of latentscope-core (one test binary): datasets, ids,
 //! ingest, metadata, tags and imports, with bad input and interrupted writes;
-//! HDBSCAN against the Python fixtures; the cluster step.
+//! HDBSCAN against the Python fixtures; UMAP and PCA; the cluster step.
 
 mod common;
+mod data;
 mod hdbscan_fixtures;
 mod hdbscan_inputs;
+mod quality;
+mod umap_tests;
 
 use std::ops::ControlFlow;
 use std::sync::Arc;

@@ -1,0 +1,196 @@
+//! The project step: a [`Reducer`] maps an embedding's vectors to 2-D, and
+//! the layout is written as a umap artifact (`umaps/umap-NNN.*`, see
+//! [`crate::layout`]). Built in: UMAP ([`UmapParams`]) and PCA ([`PcaReducer`]).
+
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2};
+use serde_json::{Map, Value};
+
+use crate::cluster::thread_pool;
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::ids::{EmbeddingId, UmapId};
+use crate::layout::{Layout, UmapMeta};
+use crate::pca::{PcaError, pca};
+use crate::progress::{Progress, check};
+use crate::umap::{Init, Metric, UmapError, UmapParams, umap};
+
+/// A dimensionality reduction to 2-D. Sync and CPU-bound: the caller runs it
+/// inside a rayon pool it sized (never the global pool).
+pub trait Reducer: Send + Sync + std::fmt::Debug {
+    /// The method recorded in the artifact (`"umap"`, `"pca"`).
+    fn method(&self) -> &str;
+    /// Every parameter, recorded in the artifact's JSON.
+    fn params(&self) -> Map<String, Value>;
+    /// Reduces `x` (rows × dims) to rows × 2.
+    fn reduce(&self, x: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Reduction>;
+}
+
+/// What a [`Reducer`] made.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Reduction {
+    /// The layout, rows × 2, raw (not rescaled).
+    pub points: Array2<f32>,
+    /// Facts of the run recorded with the parameters (epochs run, init used, …).
+    pub details: Map<String, Value>,
+}
+
+impl From<UmapError> for Error {
+    fn from(e: UmapError) -> Self {
+        match e {
+            UmapError::Cancelled => Error::Cancelled,
+            other => Error::InvalidInput {
+                source_name: "umap".into(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<PcaError> for Error {
+    fn from(e: PcaError) -> Self {
+        Error::InvalidInput {
+            source_name: "pca".into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Reducer for UmapParams {
+    fn method(&self) -> &str {
+        "umap"
+    }
+
+    fn params(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("n_neighbors".into(), self.n_neighbors.into());
+        m.insert("min_dist".into(), self.min_dist.into());
+        m.insert("spread".into(), self.spread.into());
+        let metric = match self.metric {
+            Metric::Euclidean => "euclidean",
+            _ => "cosine",
+        };
+        m.insert("metric".into(), metric.into());
+        m.insert("n_epochs".into(), self.n_epochs.into());
+        m.insert("seed".into(), self.seed.into());
+        let init = match &self.init {
+            Init::Pca => "pca",
+            Init::Random => "random",
+            Init::Coordinates(_) => "coordinates",
+            _ => "spectral",
+        };
+        m.insert("init".into(), init.into());
+        m.insert(
+            "negative_sample_rate".into(),
+            self.negative_sample_rate.into(),
+        );
+        m.insert("learning_rate".into(), self.learning_rate.into());
+        m.insert("repulsion_strength".into(), self.repulsion_strength.into());
+        m
+    }
+
+    fn reduce(&self, x: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Reduction> {
+        let r = umap(x, self, progress)?;
+        let mut details = Map::new();
+        details.insert("n_epochs_run".into(), r.n_epochs.into());
+        details.insert("a".into(), r.a.into());
+        details.insert("b".into(), r.b.into());
+        details.insert("init_used".into(), r.init_used.into());
+        Ok(Reduction {
+            points: r.embedding,
+            details,
+        })
+    }
+}
+
+/// PCA to 2-D: the cheap alternative to UMAP (deterministic, linear).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PcaReducer;
+
+impl Reducer for PcaReducer {
+    fn method(&self) -> &str {
+        "pca"
+    }
+
+    fn params(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("components".into(), 2.into());
+        m
+    }
+
+    fn reduce(&self, x: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Reduction> {
+        check(progress, "pca", 0, Some(1))?;
+        let p = pca(x, 2)?;
+        check(progress, "pca", 1, Some(1))?;
+        let mut details = Map::new();
+        details.insert(
+            "explained_variance".into(),
+            p.explained_variance
+                .iter()
+                .map(|&v| Value::from(v))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        Ok(Reduction {
+            points: p.projected,
+            details,
+        })
+    }
+}
+
+/// How the project step runs.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ProjectOptions {
+    /// Threads for the algorithm (`None`: all cores).
+    pub threads: Option<usize>,
+    /// The earlier layout the run was initialised from, recorded as `init_from`.
+    pub init_from: Option<UmapId>,
+}
+
+impl Dataset {
+    /// Reduces an embedding to 2-D in a local pool and writes the layout as a
+    /// new umap artifact; returns its id.
+    pub fn project(
+        &self,
+        embedding: EmbeddingId,
+        reducer: &dyn Reducer,
+        options: &ProjectOptions,
+        progress: &dyn Progress,
+    ) -> Result<UmapId> {
+        let started = Instant::now();
+        let vectors = self.read_embedding(embedding)?;
+        let x =
+            ArrayView2::from_shape((vectors.rows, vectors.cols), &vectors.data).map_err(|e| {
+                Error::InvalidInput {
+                    source_name: embedding.to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+        let pool = thread_pool(options.threads)?;
+        let reduce_started = Instant::now();
+        let reduction = pool.install(|| reducer.reduce(x, progress))?;
+        let reduce_seconds = reduce_started.elapsed().as_secs_f64();
+        let mut params = reducer.params();
+        if let Some(from) = options.init_from {
+            params.insert("init_from".into(), from.to_string().into());
+        }
+        params.extend(reduction.details);
+        params.insert("reduce_seconds".into(), reduce_seconds.into());
+        let mut meta = UmapMeta::new(reducer.method(), Some(embedding));
+        meta.neighbors = params
+            .get("n_neighbors")
+            .and_then(Value::as_u64)
+            .map(|v| v as usize);
+        meta.min_dist = params
+            .get("min_dist")
+            .and_then(Value::as_f64)
+            .map(|v| v as f32);
+        meta.params = params;
+        let xy = reduction.points.iter().copied().collect();
+        meta.seconds = Some(started.elapsed().as_secs_f64());
+        self.write_umap(Layout { xy }, meta)
+    }
+}

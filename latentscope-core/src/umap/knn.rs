@@ -1,0 +1,287 @@
+//! k-nearest-neighbour graphs: exact blocked search (matrix products) and NN-descent.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+use super::error::UmapError;
+use super::nndescent;
+use super::params::Metric;
+use crate::progress::{Progress, ProgressEvent};
+
+/// Up to this many rows the exact search is used; above, NN-descent.
+pub const EXACT_MAX_ROWS: usize = 8_192;
+
+/// The k nearest neighbours of every row, excluding the row itself, nearest first.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct KnnGraph {
+    /// Neighbour row indices, n x k.
+    pub indices: Array2<u32>,
+    /// Distances to those neighbours (cosine distance `1 - cos`, or Euclidean), n x k.
+    pub distances: Array2<f32>,
+}
+
+/// Rows prepared for search: normalised for cosine, with squared norms for Euclidean.
+pub(crate) struct Prepared {
+    pub(crate) data: Vec<f32>,
+    pub(crate) n: usize,
+    pub(crate) d: usize,
+    pub(crate) metric: Metric,
+    pub(crate) sq_norms: Vec<f32>,
+}
+
+impl Prepared {
+    pub(crate) fn new(x: ArrayView2<'_, f32>, metric: Metric) -> Self {
+        let (n, d) = x.dim();
+        let mut data: Vec<f32> = Vec::with_capacity(n * d);
+        for row in x.rows() {
+            data.extend(row.iter().copied());
+        }
+        let mut sq_norms = vec![0.0f32; n];
+        if d > 0 {
+            data.par_chunks_mut(d)
+                .zip(sq_norms.par_iter_mut())
+                .for_each(|(row, sn)| {
+                    let s: f64 = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+                    if metric == Metric::Cosine {
+                        if s > 0.0 {
+                            let inv = (1.0 / s.sqrt()) as f32;
+                            row.iter_mut().for_each(|v| *v *= inv);
+                            *sn = 1.0;
+                        }
+                    } else {
+                        *sn = s as f32;
+                    }
+                });
+        }
+        Self {
+            data,
+            n,
+            d,
+            metric,
+            sq_norms,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.d..(i + 1) * self.d]
+    }
+
+    /// Converts an internal distance (1 - dot, or squared Euclidean) to the reported one.
+    #[inline]
+    pub(crate) fn finish(&self, d: f32) -> f32 {
+        match self.metric {
+            Metric::Cosine => d.max(0.0),
+            Metric::Euclidean => d.max(0.0).sqrt(),
+        }
+    }
+}
+
+/// A bounded list of the k smallest (distance, index) pairs, kept sorted.
+pub(crate) struct TopK<'a> {
+    pub(crate) idx: &'a mut [u32],
+    pub(crate) dist: &'a mut [f32],
+}
+
+impl TopK<'_> {
+    #[inline]
+    pub(crate) fn worst(&self) -> f32 {
+        self.dist[self.dist.len() - 1]
+    }
+
+    #[inline]
+    pub(crate) fn insert(&mut self, j: u32, d: f32) {
+        let k = self.dist.len();
+        let mut pos = k - 1;
+        while pos > 0 && self.dist[pos - 1] > d {
+            self.dist[pos] = self.dist[pos - 1];
+            self.idx[pos] = self.idx[pos - 1];
+            pos -= 1;
+        }
+        self.dist[pos] = d;
+        self.idx[pos] = j;
+    }
+}
+
+pub(crate) fn report(
+    progress: &dyn Progress,
+    stage: &str,
+    done: usize,
+    total: usize,
+) -> Result<(), UmapError> {
+    match progress.update(ProgressEvent::new(stage, done as u64, Some(total as u64))) {
+        std::ops::ControlFlow::Continue(()) => Ok(()),
+        std::ops::ControlFlow::Break(()) => Err(UmapError::Cancelled),
+    }
+}
+
+pub(crate) fn check_input(x: ArrayView2<'_, f32>, k: usize) -> Result<(), UmapError> {
+    let (n, d) = x.dim();
+    if k == 0 {
+        return Err(UmapError::InvalidParameter {
+            name: "k",
+            value: "0".into(),
+            reason: "must be at least 1",
+        });
+    }
+    if n <= k {
+        return Err(UmapError::TooFewRows {
+            rows: n,
+            needed: k.saturating_add(1),
+        });
+    }
+    if n >= u32::MAX as usize {
+        return Err(UmapError::InvalidParameter {
+            name: "x",
+            value: format!("{n} rows"),
+            reason: "at most 2^32 - 2 rows are supported",
+        });
+    }
+    if d == 0 {
+        return Err(UmapError::InvalidParameter {
+            name: "x",
+            value: "0 columns".into(),
+            reason: "input needs at least one column",
+        });
+    }
+    check_finite(x)
+}
+
+pub(crate) fn check_finite(x: ArrayView2<'_, f32>) -> Result<(), UmapError> {
+    for (r, row) in x.rows().into_iter().enumerate() {
+        if let Some(c) = row.iter().position(|v| !v.is_finite()) {
+            return Err(UmapError::NonFinite { row: r, column: c });
+        }
+    }
+    Ok(())
+}
+
+/// Exact k nearest neighbours (excluding self) by blocked matrix products; O(n^2 d).
+pub fn exact_knn(x: ArrayView2<'_, f32>, k: usize, metric: Metric) -> Result<KnnGraph, UmapError> {
+    check_input(x, k)?;
+    let p = Prepared::new(x, metric);
+    exact_prepared(&p, k, &crate::progress::NoProgress)
+}
+
+pub(crate) fn exact_prepared(
+    p: &Prepared,
+    k: usize,
+    progress: &dyn Progress,
+) -> Result<KnnGraph, UmapError> {
+    const RB: usize = 128;
+    const CB: usize = 2048;
+    let (n, d) = (p.n, p.d);
+    let mut idx = vec![u32::MAX; n * k];
+    let mut dist = vec![f32::INFINITY; n * k];
+    let done = AtomicUsize::new(0);
+    let cancelled = AtomicBool::new(false);
+    let euclid = p.metric == Metric::Euclidean;
+    idx.par_chunks_mut(RB * k)
+        .zip(dist.par_chunks_mut(RB * k))
+        .enumerate()
+        .for_each(|(b, (bidx, bdist))| {
+            if cancelled.load(Ordering::Relaxed) {
+                return;
+            }
+            let r0 = b * RB;
+            let rows = bidx.len() / k;
+            let mut tile = vec![0.0f32; RB * CB];
+            let lhs = MatRef::from_row_major_slice(&p.data[r0 * d..(r0 + rows) * d], rows, d);
+            let mut c0 = 0;
+            while c0 < n {
+                let cols = CB.min(n - c0);
+                let rhs = MatRef::from_row_major_slice(&p.data[c0 * d..(c0 + cols) * d], cols, d);
+                let dst = MatMut::from_row_major_slice_mut(&mut tile[..rows * cols], rows, cols);
+                matmul(dst, Accum::Replace, lhs, rhs.transpose(), 1.0f32, Par::Seq);
+                for r in 0..rows {
+                    let i = r0 + r;
+                    let mut top = TopK {
+                        idx: &mut bidx[r * k..(r + 1) * k],
+                        dist: &mut bdist[r * k..(r + 1) * k],
+                    };
+                    let trow = &tile[r * cols..(r + 1) * cols];
+                    let ni = p.sq_norms[i];
+                    let mut worst = top.worst();
+                    for (c, &dot) in trow.iter().enumerate() {
+                        let j = c0 + c;
+                        let dd = if euclid {
+                            ni + p.sq_norms[j] - 2.0 * dot
+                        } else {
+                            1.0 - dot
+                        };
+                        if dd < worst && j != i {
+                            top.insert(j as u32, dd);
+                            worst = top.worst();
+                        }
+                    }
+                }
+                c0 += cols;
+            }
+            let now = done.fetch_add(rows, Ordering::Relaxed) + rows;
+            if report(progress, "umap:knn", now, n).is_err() {
+                cancelled.store(true, Ordering::Relaxed);
+            }
+        });
+    if cancelled.load(Ordering::Relaxed) {
+        return Err(UmapError::Cancelled);
+    }
+    let dist: Vec<f32> = dist.into_iter().map(|v| p.finish(v)).collect();
+    Ok(KnnGraph {
+        indices: Array2::from_shape_vec((n, k), idx).map_err(|_| UmapError::Cancelled)?,
+        distances: Array2::from_shape_vec((n, k), dist).map_err(|_| UmapError::Cancelled)?,
+    })
+}
+
+/// The k nearest neighbours (excluding self): exact up to [`EXACT_MAX_ROWS`] rows, NN-descent above.
+pub fn knn_graph(
+    x: ArrayView2<'_, f32>,
+    k: usize,
+    metric: Metric,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<KnnGraph, UmapError> {
+    check_input(x, k)?;
+    let p = Prepared::new(x, metric);
+    if p.n <= EXACT_MAX_ROWS {
+        exact_prepared(&p, k, progress)
+    } else {
+        nndescent::nn_descent(&p, k, seed, progress)
+    }
+}
+
+/// Approximate k nearest neighbours (excluding self) by NN-descent whatever the size.
+pub fn approx_knn(
+    x: ArrayView2<'_, f32>,
+    k: usize,
+    metric: Metric,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<KnnGraph, UmapError> {
+    check_input(x, k)?;
+    let p = Prepared::new(x, metric);
+    nndescent::nn_descent(&p, k, seed, progress)
+}
+
+/// Fraction of the exact neighbours that `approx` found (mean over rows).
+pub fn recall(approx: &KnnGraph, exact: &KnnGraph) -> f64 {
+    let n = exact.indices.nrows();
+    if n == 0 {
+        return 1.0;
+    }
+    let mut hits = 0usize;
+    let mut total = 0usize;
+    for (a, e) in approx.indices.rows().into_iter().zip(exact.indices.rows()) {
+        for j in e.iter() {
+            total += 1;
+            if a.iter().any(|x| x == j) {
+                hits += 1;
+            }
+        }
+    }
+    hits as f64 / total.max(1) as f64
+}

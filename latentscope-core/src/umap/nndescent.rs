@@ -1,0 +1,506 @@
+//! Approximate kNN by NN-descent (Dong et al. 2011, as in pynndescent), initialised by random-projection trees.
+//!
+//! Updates are generated in fixed-size node chunks and applied bucket by bucket in a fixed order,
+//! so the result does not depend on the number of threads.
+
+use rayon::prelude::*;
+
+use super::distance::{DistFn, dot_fn, sqdist_fn};
+use super::error::UmapError;
+use super::knn::{KnnGraph, Prepared, report};
+use super::params::Metric;
+use super::rng::{Rng, mix};
+use crate::progress::Progress;
+
+const GEN_CHUNK: usize = 128;
+const BUCKETS: usize = 32;
+
+type Update = (u32, u32, f32);
+
+/// A tree's rows in leaf order, and each leaf's range in that order.
+type Tree = (Vec<u32>, Vec<(usize, usize)>);
+
+/// Max-heaps (root = worst) of neighbours, one per row.
+struct Heaps {
+    k: usize,
+    idx: Vec<u32>,
+    dist: Vec<f32>,
+    flag: Vec<bool>,
+}
+
+#[inline]
+fn heap_push(idx: &mut [u32], dist: &mut [f32], flag: &mut [bool], j: u32, d: f32) -> bool {
+    if d >= dist[0] || idx.contains(&j) {
+        return false;
+    }
+    let k = idx.len();
+    let mut pos = 0;
+    loop {
+        let l = 2 * pos + 1;
+        if l >= k {
+            break;
+        }
+        let r = l + 1;
+        let c = if r < k && dist[r] > dist[l] { r } else { l };
+        if dist[c] <= d {
+            break;
+        }
+        dist[pos] = dist[c];
+        idx[pos] = idx[c];
+        flag[pos] = flag[c];
+        pos = c;
+    }
+    dist[pos] = d;
+    idx[pos] = j;
+    flag[pos] = true;
+    true
+}
+
+struct Ctx<'a> {
+    p: &'a Prepared,
+    f: DistFn,
+}
+
+impl Ctx<'_> {
+    #[inline]
+    fn dist(&self, i: u32, j: u32) -> f32 {
+        let (a, b) = (self.p.row(i as usize), self.p.row(j as usize));
+        match self.p.metric {
+            Metric::Cosine => 1.0 - (self.f)(a, b),
+            Metric::Euclidean => (self.f)(a, b),
+        }
+    }
+}
+
+/// Applies bucketed updates (target, other, distance) to the heaps; returns successful pushes.
+fn apply(heaps: &mut Heaps, lists: &[Vec<Vec<Update>>], bucket_rows: usize) -> usize {
+    let k = heaps.k;
+    heaps
+        .idx
+        .par_chunks_mut(bucket_rows * k)
+        .zip(heaps.dist.par_chunks_mut(bucket_rows * k))
+        .zip(heaps.flag.par_chunks_mut(bucket_rows * k))
+        .enumerate()
+        .map(|(b, ((bi, bd), bf))| {
+            let base = b * bucket_rows;
+            let mut c = 0;
+            for l in lists {
+                if let Some(ups) = l.get(b) {
+                    for &(t, o, d) in ups {
+                        let r = t as usize - base;
+                        c += usize::from(heap_push(
+                            &mut bi[r * k..(r + 1) * k],
+                            &mut bd[r * k..(r + 1) * k],
+                            &mut bf[r * k..(r + 1) * k],
+                            o,
+                            d,
+                        ));
+                    }
+                }
+            }
+            c
+        })
+        .sum()
+}
+
+/// Builds one random-projection tree; returns its leaves as a flat index list with bounds.
+fn rp_tree(ctx: &Ctx<'_>, seed: u64, leaf_size: usize) -> Tree {
+    let p = ctx.p;
+    let d = p.d;
+    let mut rng = Rng::new(seed);
+    let mut order: Vec<u32> = (0..p.n as u32).collect();
+    let mut leaves = Vec::new();
+    let mut stack = vec![(0usize, p.n)];
+    let mut normal = vec![0.0f32; d];
+    let mut side = Vec::new();
+    let dotf = dot_fn();
+    while let Some((lo, hi)) = stack.pop() {
+        let len = hi - lo;
+        if len <= leaf_size {
+            leaves.push((lo, hi));
+            continue;
+        }
+        let ia = rng.below(len);
+        let ib = (ia + 1 + rng.below(len - 1)) % len;
+        let (a, b) = (order[lo + ia] as usize, order[lo + ib] as usize);
+        let (ra, rb) = (p.row(a), p.row(b));
+        let mut offset = 0.0f32;
+        for t in 0..d {
+            normal[t] = ra[t] - rb[t];
+            offset += normal[t] * (ra[t] + rb[t]) * 0.5;
+        }
+        side.clear();
+        let mut left = 0usize;
+        for &i in &order[lo..hi] {
+            let m = dotf(&normal, p.row(i as usize)) - offset;
+            let s = if m > 0.0 {
+                true
+            } else if m < 0.0 {
+                false
+            } else {
+                rng.next_u64() & 1 == 1
+            };
+            left += usize::from(s);
+            side.push(s);
+        }
+        if left == 0 || left == len {
+            // Degenerate split (duplicates): split at random.
+            for s in side.iter_mut() {
+                *s = rng.next_u64() & 1 == 1;
+            }
+            left = side.iter().filter(|&&s| s).count();
+            if left == 0 || left == len {
+                let half = len / 2;
+                for (t, s) in side.iter_mut().enumerate() {
+                    *s = t < half;
+                }
+                left = half;
+            }
+        }
+        let mut l: Vec<u32> = Vec::with_capacity(left);
+        let mut r: Vec<u32> = Vec::with_capacity(len - left);
+        for (t, &i) in order[lo..hi].iter().enumerate() {
+            if side[t] {
+                l.push(i);
+            } else {
+                r.push(i);
+            }
+        }
+        order[lo..lo + left].copy_from_slice(&l);
+        order[lo + left..hi].copy_from_slice(&r);
+        stack.push((lo + left, hi));
+        stack.push((lo, lo + left));
+    }
+    (order, leaves)
+}
+
+#[inline]
+fn cheap_hash(seed: u64, i: u32, j: u32) -> u32 {
+    let mut z = seed ^ (u64::from(i) << 32 | u64::from(j));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as u32
+}
+
+fn push_bucketed(out: &mut [Vec<Update>], bucket_rows: usize, t: u32, o: u32, d: f32) {
+    out[t as usize / bucket_rows].push((t, o, d));
+}
+
+/// Candidate lists with random priorities: keeps the `c` lowest-priority entries.
+#[inline]
+fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
+    let c = idx.len();
+    let m = *cnt as usize;
+    if idx[..m].contains(&j) {
+        return;
+    }
+    if m < c {
+        // sift up in a max-heap on priority
+        let mut pos = m;
+        idx[pos] = j;
+        pri[pos] = pr;
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            if pri[parent] >= pri[pos] {
+                break;
+            }
+            idx.swap(parent, pos);
+            pri.swap(parent, pos);
+            pos = parent;
+        }
+        *cnt += 1;
+        return;
+    }
+    if pr >= pri[0] {
+        return;
+    }
+    let mut pos = 0;
+    loop {
+        let l = 2 * pos + 1;
+        if l >= c {
+            break;
+        }
+        let r = l + 1;
+        let ch = if r < c && pri[r] > pri[l] { r } else { l };
+        if pri[ch] <= pr {
+            break;
+        }
+        idx[pos] = idx[ch];
+        pri[pos] = pri[ch];
+        pos = ch;
+    }
+    idx[pos] = j;
+    pri[pos] = pr;
+}
+
+fn leaf_size_for(k: usize) -> usize {
+    (k + 5).max(30)
+}
+
+/// NN-descent with RP-tree initialisation. Requires `p.n > k`.
+///
+/// The rows are first permuted into the leaf order of one random-projection tree, so that
+/// neighbours mostly lie close together in memory (large inputs do not fit in cache).
+pub(crate) fn nn_descent(
+    p: &Prepared,
+    k: usize,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<KnnGraph, UmapError> {
+    let (n, d) = (p.n, p.d);
+    let f = match p.metric {
+        Metric::Cosine => dot_fn(),
+        Metric::Euclidean => sqdist_fn(),
+    };
+    let (order, _) = rp_tree(&Ctx { p, f }, mix(&[seed, 0x6f72_6465]), leaf_size_for(k));
+    let mut data = vec![0.0f32; n * d];
+    data.par_chunks_mut(d.max(1))
+        .zip(order.par_iter())
+        .for_each(|(row, &o)| row.copy_from_slice(p.row(o as usize)));
+    let sq_norms: Vec<f32> = order.iter().map(|&o| p.sq_norms[o as usize]).collect();
+    let pp = Prepared {
+        data,
+        n,
+        d,
+        metric: p.metric,
+        sq_norms,
+    };
+    let g = nn_descent_permuted(&pp, k, seed, progress)?;
+    drop(pp);
+    let mut inv = vec![0u32; n];
+    for (new, &o) in order.iter().enumerate() {
+        inv[o as usize] = new as u32;
+    }
+    let mut idx = ndarray::Array2::<u32>::zeros((n, k));
+    let mut dist = ndarray::Array2::<f32>::zeros((n, k));
+    for i in 0..n {
+        let r = inv[i] as usize;
+        for t in 0..k {
+            idx[[i, t]] = order[g.indices[[r, t]] as usize];
+            dist[[i, t]] = g.distances[[r, t]];
+        }
+    }
+    Ok(KnnGraph {
+        indices: idx,
+        distances: dist,
+    })
+}
+
+fn nn_descent_permuted(
+    p: &Prepared,
+    k: usize,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<KnnGraph, UmapError> {
+    let n = p.n;
+    let f = match p.metric {
+        Metric::Cosine => dot_fn(),
+        Metric::Euclidean => sqdist_fn(),
+    };
+    let ctx = Ctx { p, f };
+    let bucket_rows = n.div_ceil(BUCKETS).max(1);
+    let mut heaps = Heaps {
+        k,
+        idx: vec![u32::MAX; n * k],
+        dist: vec![f32::INFINITY; n * k],
+        flag: vec![false; n * k],
+    };
+    let n_trees = (5 + ((n as f64).powf(0.25)).round() as usize).min(12);
+    let leaf_size = leaf_size_for(k);
+    let max_iters = ((n as f64).log2().round() as usize).max(5);
+    let total_steps = n_trees + max_iters;
+    let nb = n.div_ceil(bucket_rows);
+
+    // Random-projection forest.
+    let trees: Vec<Tree> = (0..n_trees)
+        .into_par_iter()
+        .map(|t| rp_tree(&ctx, mix(&[seed, 0x7472_6565, t as u64]), leaf_size))
+        .collect();
+    for (t, (order, leaves)) in trees.iter().enumerate() {
+        let thr: Vec<f32> = heaps.dist.chunks(k).map(|h| h[0]).collect();
+        let lists: Vec<Vec<Vec<Update>>> = leaves
+            .par_chunks(64)
+            .map(|ls| {
+                let mut out: Vec<Vec<Update>> = vec![Vec::new(); nb];
+                for &(lo, hi) in ls {
+                    let leaf = &order[lo..hi];
+                    for a in 0..leaf.len() {
+                        for b in a + 1..leaf.len() {
+                            let (i, j) = (leaf[a], leaf[b]);
+                            let d = ctx.dist(i, j);
+                            if d < thr[i as usize] {
+                                push_bucketed(&mut out, bucket_rows, i, j, d);
+                            }
+                            if d < thr[j as usize] {
+                                push_bucketed(&mut out, bucket_rows, j, i, d);
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        apply(&mut heaps, &lists, bucket_rows);
+        report(progress, "umap:knn", t + 1, total_steps)?;
+    }
+
+    // NN-descent iterations.
+    let max_cand = k.min(60);
+    let mut new_idx = vec![0u32; n * max_cand];
+    let mut new_pri = vec![0u32; n * max_cand];
+    let mut new_cnt = vec![0u32; n];
+    let mut old_idx = vec![0u32; n * max_cand];
+    let mut old_pri = vec![0u32; n * max_cand];
+    let mut old_cnt = vec![0u32; n];
+    let delta = 0.001;
+    for it in 0..max_iters {
+        // Build candidate lists: each part of the rows scans all edges, keeping those that touch
+        // it; every row sees its pushes in the same global order whatever the partition.
+        {
+            let heaps_ref = &heaps;
+            let parts = rayon::current_num_threads().clamp(1, 16);
+            let part_rows = n.div_ceil(parts).max(1);
+            new_idx
+                .par_chunks_mut(part_rows * max_cand)
+                .zip(new_pri.par_chunks_mut(part_rows * max_cand))
+                .zip(new_cnt.par_chunks_mut(part_rows))
+                .zip(old_idx.par_chunks_mut(part_rows * max_cand))
+                .zip(old_pri.par_chunks_mut(part_rows * max_cand))
+                .zip(old_cnt.par_chunks_mut(part_rows))
+                .enumerate()
+                .for_each(|(b, (((((ni, np), nc), oi), op), oc))| {
+                    let lo = b * part_rows;
+                    let hi = lo + nc.len();
+                    nc.iter_mut().for_each(|c| *c = 0);
+                    oc.iter_mut().for_each(|c| *c = 0);
+                    let mc = max_cand;
+                    let it_seed = mix(&[seed, it as u64]);
+                    for i in 0..n {
+                        let i_in = (lo..hi).contains(&i);
+                        for s in 0..k {
+                            let e = i * k + s;
+                            let j = heaps_ref.idx[e];
+                            if j == u32::MAX {
+                                continue;
+                            }
+                            let ju = j as usize;
+                            let j_in = (lo..hi).contains(&ju);
+                            if !i_in && !j_in {
+                                continue;
+                            }
+                            let pr = cheap_hash(it_seed, i as u32, j);
+                            let isnew = heaps_ref.flag[e];
+                            let (ci, cp, cc) = if isnew {
+                                (&mut *ni, &mut *np, &mut *nc)
+                            } else {
+                                (&mut *oi, &mut *op, &mut *oc)
+                            };
+                            if i_in {
+                                let r = i - lo;
+                                cand_push(
+                                    &mut ci[r * mc..(r + 1) * mc],
+                                    &mut cp[r * mc..(r + 1) * mc],
+                                    &mut cc[r],
+                                    j,
+                                    pr,
+                                );
+                            }
+                            if j_in {
+                                let r = ju - lo;
+                                cand_push(
+                                    &mut ci[r * mc..(r + 1) * mc],
+                                    &mut cp[r * mc..(r + 1) * mc],
+                                    &mut cc[r],
+                                    i as u32,
+                                    pr,
+                                );
+                            }
+                        }
+                    }
+                });
+        }
+        // Sampled new neighbours become old.
+        heaps
+            .flag
+            .par_chunks_mut(k)
+            .zip(heaps.idx.par_chunks(k))
+            .enumerate()
+            .for_each(|(i, (fl, ix))| {
+                let cands = &new_idx[i * max_cand..i * max_cand + new_cnt[i] as usize];
+                for (f, j) in fl.iter_mut().zip(ix) {
+                    if *f && cands.contains(j) {
+                        *f = false;
+                    }
+                }
+            });
+        // Local joins, in rounds so thresholds stay fresh and memory bounded.
+        let mut pushes = 0usize;
+        let round = 8192usize;
+        let mut r0 = 0;
+        while r0 < n {
+            let r1 = (r0 + round).min(n);
+            let thr: Vec<f32> = heaps.dist.chunks(k).map(|h| h[0]).collect();
+            let nodes: Vec<usize> = (r0..r1).collect();
+            let lists: Vec<Vec<Vec<Update>>> = nodes
+                .par_chunks(GEN_CHUNK)
+                .map(|ch| {
+                    let mut out: Vec<Vec<Update>> = vec![Vec::new(); nb];
+                    for &i in ch {
+                        let nw = &new_idx[i * max_cand..i * max_cand + new_cnt[i] as usize];
+                        let od = &old_idx[i * max_cand..i * max_cand + old_cnt[i] as usize];
+                        for (a, &pi) in nw.iter().enumerate() {
+                            for &q in nw[a + 1..].iter().chain(od.iter()) {
+                                if pi == q {
+                                    continue;
+                                }
+                                let d = ctx.dist(pi, q);
+                                if d < thr[pi as usize] {
+                                    push_bucketed(&mut out, bucket_rows, pi, q, d);
+                                }
+                                if d < thr[q as usize] {
+                                    push_bucketed(&mut out, bucket_rows, q, pi, d);
+                                }
+                            }
+                        }
+                    }
+                    out
+                })
+                .collect();
+            pushes += apply(&mut heaps, &lists, bucket_rows);
+            r0 = r1;
+        }
+        report(progress, "umap:knn", n_trees + it + 1, total_steps)?;
+        if (pushes as f64) <= delta * (n * k) as f64 {
+            break;
+        }
+    }
+    report(progress, "umap:knn", total_steps, total_steps)?;
+
+    // Sort each heap; fill any incomplete row by brute force.
+    let mut idx = vec![0u32; n * k];
+    let mut dist = vec![0.0f32; n * k];
+    idx.par_chunks_mut(k)
+        .zip(dist.par_chunks_mut(k))
+        .enumerate()
+        .for_each(|(i, (oi, od))| {
+            let hi = &heaps.idx[i * k..(i + 1) * k];
+            let hd = &heaps.dist[i * k..(i + 1) * k];
+            let mut pairs: Vec<(f32, u32)> = hd.iter().copied().zip(hi.iter().copied()).collect();
+            if hi.contains(&u32::MAX) {
+                pairs = (0..n as u32)
+                    .filter(|&j| j as usize != i)
+                    .map(|j| (ctx.dist(i as u32, j), j))
+                    .collect();
+            }
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for (t, (d, j)) in pairs.into_iter().take(k).enumerate() {
+                oi[t] = j;
+                od[t] = p.finish(d);
+            }
+        });
+    Ok(KnnGraph {
+        indices: ndarray::Array2::from_shape_vec((n, k), idx).map_err(|_| UmapError::Cancelled)?,
+        distances: ndarray::Array2::from_shape_vec((n, k), dist)
+            .map_err(|_| UmapError::Cancelled)?,
+    })
+}

@@ -1,0 +1,236 @@
+//! Spectral initialisation: the two smallest non-trivial eigenvectors of the normalised graph
+//! Laplacian `I - D^-1/2 W D^-1/2`, found by Lanczos with full reorthogonalisation.
+
+use faer::{Mat, Side};
+use rayon::prelude::*;
+
+use super::error::UmapError;
+use super::fuzzy::Graph;
+use super::knn::report;
+use super::rng::Rng;
+use crate::progress::Progress;
+
+const CHUNK: usize = 4096;
+
+/// Why the spectral layout could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SpectralFailure {
+    /// The graph has more than one connected component.
+    Disconnected,
+    /// Lanczos did not converge.
+    NotConverged,
+}
+
+fn find(parent: &mut [u32], mut x: u32) -> u32 {
+    while parent[x as usize] != x {
+        let p = parent[parent[x as usize] as usize];
+        parent[x as usize] = p;
+        x = p;
+    }
+    x
+}
+
+/// Number of connected components.
+pub(crate) fn n_components(g: &Graph) -> usize {
+    let mut parent: Vec<u32> = (0..g.n as u32).collect();
+    for (&h, &t) in g.head.iter().zip(&g.tail) {
+        let (a, b) = (find(&mut parent, h), find(&mut parent, t));
+        if a != b {
+            parent[a.max(b) as usize] = a.min(b);
+        }
+    }
+    (0..g.n as u32)
+        .filter(|&i| find(&mut parent, i) == i)
+        .count()
+}
+
+/// Deterministic dot product (fixed chunking, fixed summation order).
+fn pdot(a: &[f64], b: &[f64]) -> f64 {
+    let parts: Vec<f64> = a
+        .par_chunks(CHUNK)
+        .zip(b.par_chunks(CHUNK))
+        .map(|(x, y)| x.iter().zip(y).map(|(p, q)| p * q).sum::<f64>())
+        .collect();
+    parts.iter().sum()
+}
+
+struct Op {
+    row_ptr: Vec<usize>,
+    col: Vec<u32>,
+    val: Vec<f64>,
+}
+
+impl Op {
+    fn apply(&self, x: &[f64], y: &mut [f64]) {
+        y.par_chunks_mut(CHUNK).enumerate().for_each(|(c, ys)| {
+            for (r, yv) in ys.iter_mut().enumerate() {
+                let i = c * CHUNK + r;
+                let mut s = 0.0;
+                for e in self.row_ptr[i]..self.row_ptr[i + 1] {
+                    s += self.val[e] * x[self.col[e] as usize];
+                }
+                *yv = s;
+            }
+        });
+    }
+}
+
+/// Orthogonalises `w` against `basis` (two passes of classical Gram-Schmidt).
+fn reorth(w: &mut [f64], basis: &[Vec<f64>]) {
+    for _ in 0..2 {
+        let nch = w.len().div_ceil(CHUNK);
+        let partials: Vec<Vec<f64>> = (0..nch)
+            .into_par_iter()
+            .map(|c| {
+                let r = c * CHUNK..((c + 1) * CHUNK).min(w.len());
+                basis
+                    .iter()
+                    .map(|q| {
+                        q[r.clone()]
+                            .iter()
+                            .zip(&w[r.clone()])
+                            .map(|(a, b)| a * b)
+                            .sum::<f64>()
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut coef = vec![0.0; basis.len()];
+        for p in &partials {
+            for (c, v) in coef.iter_mut().zip(p) {
+                *c += v;
+            }
+        }
+        w.par_chunks_mut(CHUNK).enumerate().for_each(|(c, ws)| {
+            let off = c * CHUNK;
+            for (q, &cf) in basis.iter().zip(&coef) {
+                for (t, wv) in ws.iter_mut().enumerate() {
+                    *wv -= cf * q[off + t];
+                }
+            }
+        });
+    }
+}
+
+/// The spectral layout (n x 2, row-major), or why it is not available.
+pub(crate) fn spectral_layout(
+    g: &Graph,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<Result<Vec<f64>, SpectralFailure>, UmapError> {
+    let n = g.n;
+    if n < 4 || n_components(g) > 1 {
+        return Ok(Err(SpectralFailure::Disconnected));
+    }
+    // Degrees and the normalised operator D^-1/2 W D^-1/2 in CSR form.
+    let mut deg = vec![0.0f64; n];
+    for (&h, &w) in g.head.iter().zip(&g.weight) {
+        deg[h as usize] += f64::from(w);
+    }
+    if deg.iter().any(|&d| d <= 0.0 || !d.is_finite()) {
+        return Ok(Err(SpectralFailure::Disconnected));
+    }
+    let dis: Vec<f64> = deg.iter().map(|d| 1.0 / d.sqrt()).collect();
+    let mut row_ptr = vec![0usize; n + 1];
+    for &h in &g.head {
+        row_ptr[h as usize + 1] += 1;
+    }
+    for i in 0..n {
+        row_ptr[i + 1] += row_ptr[i];
+    }
+    // g is sorted by head, so entries are already in CSR order.
+    let val: Vec<f64> = g
+        .head
+        .iter()
+        .zip(&g.tail)
+        .zip(&g.weight)
+        .map(|((&h, &t), &w)| f64::from(w) * dis[h as usize] * dis[t as usize])
+        .collect();
+    let op = Op {
+        row_ptr,
+        col: g.tail.clone(),
+        val,
+    };
+    // The trivial eigenvector D^1/2 1.
+    let mut v0: Vec<f64> = deg.iter().map(|d| d.sqrt()).collect();
+    let nv0 = pdot(&v0, &v0).sqrt();
+    v0.iter_mut().for_each(|v| *v /= nv0);
+
+    let max_m = (n - 1).min(300);
+    let mut rng = Rng::new(seed);
+    let mut q: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+    let mut basis: Vec<Vec<f64>> = vec![v0];
+    reorth(&mut q, &basis);
+    let nq = pdot(&q, &q).sqrt();
+    q.iter_mut().for_each(|v| *v /= nq);
+    let mut alphas: Vec<f64> = Vec::new();
+    let mut betas: Vec<f64> = Vec::new();
+    let mut w = vec![0.0f64; n];
+    let tol = 1e-4;
+    let mut best: Option<(f64, Vec<[f64; 2]>)> = None;
+    for j in 0..max_m {
+        op.apply(&q, &mut w);
+        let alpha = pdot(&w, &q);
+        basis.push(std::mem::take(&mut q));
+        reorth(&mut w, &basis);
+        let beta = pdot(&w, &w).sqrt();
+        alphas.push(alpha);
+        let m = j + 1;
+        let exhausted = beta < 1e-10 || m == max_m;
+        if m >= 10 && (m % 10 == 0 || exhausted) {
+            // Eigen-decomposition of the tridiagonal T (m x m).
+            let t = Mat::<f64>::from_fn(m, m, |r, c| {
+                if r == c {
+                    alphas[r]
+                } else if r + 1 == c {
+                    betas[r]
+                } else if c + 1 == r {
+                    betas[c]
+                } else {
+                    0.0
+                }
+            });
+            let Ok(evd) = t.self_adjoint_eigen(Side::Lower) else {
+                return Ok(Err(SpectralFailure::NotConverged));
+            };
+            let u = evd.U();
+            // Largest two eigenvalues of the operator are the last two columns.
+            let cols = [m - 1, m - 2];
+            let res: f64 = cols
+                .iter()
+                .map(|&c| (beta * u[(m - 1, c)]).abs())
+                .fold(0.0, f64::max);
+            if res.is_finite() && best.as_ref().is_none_or(|b| res < b.0) {
+                let coefs: Vec<[f64; 2]> =
+                    (0..m).map(|r| [u[(r, cols[0])], u[(r, cols[1])]]).collect();
+                best = Some((res, coefs));
+            }
+            report(progress, "umap:init", m, max_m)?;
+            if res < tol || beta < 1e-10 {
+                break;
+            }
+        }
+        if exhausted {
+            break;
+        }
+        betas.push(beta);
+        q = w.iter().map(|v| v / beta).collect();
+    }
+    // Accept a looser residual than the target: only the rough shape of the layout matters.
+    let coefs = match best {
+        Some((res, c)) if res < 1e-2 => c,
+        _ => return Ok(Err(SpectralFailure::NotConverged)),
+    };
+    let mut y = vec![0.0f64; 2 * n];
+    y.par_chunks_mut(2 * CHUNK).enumerate().for_each(|(c, ys)| {
+        let off = c * CHUNK;
+        for (r, cf) in coefs.iter().enumerate() {
+            let qv = &basis[r + 1];
+            for (t, yv) in ys.chunks_mut(2).enumerate() {
+                yv[0] += cf[0] * qv[off + t];
+                yv[1] += cf[1] * qv[off + t];
+            }
+        }
+    });
+    Ok(Ok(y))
+}
