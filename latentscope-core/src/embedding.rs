@@ -233,6 +233,14 @@ impl Dataset {
     }
 }
 
+impl EmbeddingMeta {
+    /// A record for vectors made outside the embed step (`model_id`
+    /// `"imported"`); [`Dataset::write_embedding`] fills in the rest.
+    pub fn imported(source: &str, ds: &Dataset) -> Self {
+        imported_meta(ds, "import", source.to_string(), Instant::now())
+    }
+}
+
 fn imported_meta(ds: &Dataset, provider: &str, source: String, started: Instant) -> EmbeddingMeta {
     EmbeddingMeta {
         id: EmbeddingId::new(0),
