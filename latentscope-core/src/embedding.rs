@@ -291,12 +291,7 @@ pub fn read_vectors_file(path: &Path) -> Result<Matrix> {
             })
         }
         "parquet" | "pq" => {
-            let dir = path.parent().unwrap_or(Path::new("."));
-            let file = path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let store = LocalStore::new(dir);
+            let (store, file) = LocalStore::for_file(path);
             let (schema, _) = read_batches(&store, &file, None, 1)?;
             let column = schema
                 .fields()

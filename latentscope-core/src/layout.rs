@@ -195,12 +195,8 @@ pub fn read_layout_file(path: &Path) -> Result<Layout> {
             array.to_f32()
         }
         "parquet" | "pq" => {
-            let dir = path.parent().unwrap_or(Path::new("."));
-            let file = path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let batch = table::read_table(&LocalStore::new(dir), &file, Some(&["x", "y"]))?;
+            let (store, file) = LocalStore::for_file(path);
+            let batch = table::read_table(&store, &file, Some(&["x", "y"]))?;
             let x = float_values(batch.column(0).as_ref(), &name, "x")?;
             let y = float_values(batch.column(1).as_ref(), &name, "y")?;
             x.into_iter().zip(y).flat_map(|(x, y)| [x, y]).collect()
@@ -213,18 +209,8 @@ pub fn read_layout_file(path: &Path) -> Result<Layout> {
             .into());
         }
     };
-    let layout = Layout { xy };
-    if let Some(i) = layout.xy.iter().position(|v| !v.is_finite()) {
-        return Err(Error::InvalidInput {
-            source_name: name,
-            message: format!(
-                "row {} has a non-finite coordinate ({})",
-                i / 2,
-                layout.xy[i]
-            ),
-        });
-    }
-    Ok(layout)
+    // Non-finite values are refused by `Dataset::write_umap`, naming the row.
+    Ok(Layout { xy })
 }
 
 impl Dataset {

@@ -28,6 +28,20 @@ impl LocalStore {
         Self { root: root.into() }
     }
 
+    /// A store over a file's directory, and the file's key in it: how a
+    /// user's local file is read with the store-based table functions.
+    pub fn for_file(path: &Path) -> (Self, String) {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (Self::new(dir), file)
+    }
+
     /// The root directory.
     pub fn root(&self) -> &Path {
         &self.root
