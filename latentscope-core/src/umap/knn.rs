@@ -232,8 +232,10 @@ pub(crate) fn exact_prepared(
     }
     let dist: Vec<f32> = dist.into_iter().map(|v| p.finish(v)).collect();
     Ok(KnnGraph {
-        indices: Array2::from_shape_vec((n, k), idx).map_err(|_| UmapError::Cancelled)?,
-        distances: Array2::from_shape_vec((n, k), dist).map_err(|_| UmapError::Cancelled)?,
+        indices: Array2::from_shape_vec((n, k), idx)
+            .expect("n × k neighbour indices by construction"),
+        distances: Array2::from_shape_vec((n, k), dist)
+            .expect("n × k neighbour distances by construction"),
     })
 }
 

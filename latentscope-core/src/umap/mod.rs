@@ -209,7 +209,8 @@ pub fn umap(
         portable: false,
     };
     sgd::optimize(&mut coords, &graph, &sp, progress)?;
-    let embedding = Array2::from_shape_vec((n, 2), coords).map_err(|_| UmapError::Cancelled)?;
+    let embedding =
+        Array2::from_shape_vec((n, 2), coords).expect("n × 2 coordinates by construction");
     Ok(UmapResult {
         embedding,
         n_epochs,

@@ -499,8 +499,9 @@ fn nn_descent_permuted(
             }
         });
     Ok(KnnGraph {
-        indices: ndarray::Array2::from_shape_vec((n, k), idx).map_err(|_| UmapError::Cancelled)?,
+        indices: ndarray::Array2::from_shape_vec((n, k), idx)
+            .expect("n × k neighbour indices by construction"),
         distances: ndarray::Array2::from_shape_vec((n, k), dist)
-            .map_err(|_| UmapError::Cancelled)?,
+            .expect("n × k neighbour distances by construction"),
     })
 }
