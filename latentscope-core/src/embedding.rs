@@ -307,10 +307,9 @@ pub fn read_vectors_file(path: &Path) -> Result<Matrix> {
                 })?;
             Ok(read_matrix(&store, &file, &column)?)
         }
-        _ => Err(latentscope_io::Error::UnsupportedFormat {
-            path: name,
-            extension: ext,
-        }
-        .into()),
+        _ => Err(Error::InvalidInput {
+            source_name: name,
+            message: format!("cannot read vectors from a .{ext} file; use .npy or .parquet"),
+        }),
     }
 }

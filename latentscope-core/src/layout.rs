@@ -202,11 +202,10 @@ pub fn read_layout_file(path: &Path) -> Result<Layout> {
             x.into_iter().zip(y).flat_map(|(x, y)| [x, y]).collect()
         }
         _ => {
-            return Err(latentscope_io::Error::UnsupportedFormat {
-                path: name,
-                extension: ext,
-            }
-            .into());
+            return Err(Error::InvalidInput {
+                source_name: name,
+                message: format!("cannot read a layout from a .{ext} file; use .npy or .parquet"),
+            });
         }
     };
     // Non-finite values are refused by `Dataset::write_umap`, naming the row.

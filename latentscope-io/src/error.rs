@@ -95,7 +95,7 @@ pub enum Error {
         found: usize,
     },
     /// A line or value that could not be parsed.
-    #[error("{path}: line {line}: {message}")]
+    #[error("{path}: {}{message}", line_prefix(*line))]
     Malformed {
         /// The file.
         path: String,
@@ -144,6 +144,15 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+}
+
+/// `"line N: "`, or nothing when the line is unknown (0).
+fn line_prefix(line: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!("line {line}: ")
+    }
 }
 
 impl Error {
