@@ -102,6 +102,17 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// An embedder could not be resolved, loaded or run.
+    #[error(transparent)]
+    Embedder(#[from] crate::embed::EmbedError),
+    /// An embedder failed on some rows of a run.
+    #[error("embedding {rows}: {source}")]
+    Embed {
+        /// The rows of the failing batch.
+        rows: String,
+        /// What the embedder said.
+        source: crate::embed::EmbedError,
+    },
     /// The progress callback asked to stop; earlier artifacts are intact.
     #[error("cancelled")]
     Cancelled,

@@ -14,6 +14,9 @@
 //! - [`meta::DatasetMeta`] is `meta.json`; tags are on [`Dataset`]
 //!   ([`Dataset::add_to_tag`], …); precomputed vectors and 2-D layouts are
 //!   imported with [`Dataset::import_embedding`] and [`Dataset::import_umap`].
+//! - [`Embedder`] is the embedding plugin trait (async); [`Dataset::embed`]
+//!   runs any embedder with batching, progress, cancellation and resume;
+//!   [`EmbedderRegistry`] resolves spec strings to embedders.
 //! - [`cluster::Clusterer`] is the clustering plugin trait; [`hdbscan`] is the
 //!   built-in native HDBSCAN, run by [`Dataset::cluster`].
 //! - [`project::Reducer`] is the 2-D projection plugin trait; [`umap`] (native
@@ -40,6 +43,7 @@
 
 pub mod cluster;
 pub mod dataset;
+pub mod embed;
 pub mod embedding;
 pub mod error;
 pub mod hdbscan;
@@ -57,6 +61,9 @@ pub mod time;
 pub mod umap;
 
 pub use dataset::Dataset;
+pub use embed::driver::{EmbedOptions, EmbedOutcome};
+pub use embed::registry::{EmbedConfig, EmbedderRegistry};
+pub use embed::{EmbedError, Embedder, EmbedderSpec};
 pub use error::{Error, Result};
 pub use ids::{ClusterId, EmbeddingId, LabelsId, NumberedId, ScopeId, UmapId};
 pub use latentscope_io;

@@ -1,14 +1,56 @@
-//! Embedder and labeler backends for latentscope.
+//! Embedder backends for latentscope and the registry of built-in ones.
 //!
 //! # Brief overview
 //!
-//! This crate will hold the built-in static embedding model, the candle
-//! transformer backend for BERT-family sentence models, and the API providers
-//! (OpenAI, Mistral, Ollama, any OpenAI-compatible endpoint), each behind a
-//! cargo feature. Every backend implements the plugin traits of
-//! [`latentscope_core`], so a third party can write its own with that crate
-//! alone. No backend is built yet.
+//! - [`registry`] returns an [`EmbedderRegistry`] that resolves spec strings
+//!   to the backends compiled into this build; add your own with
+//!   [`EmbedderRegistry::register`].
+//! - `candle:` (cargo feature `candle`, on by default): BERT-family
+//!   sentence-transformers models run locally, see [`candle`].
+//! - [`locate`] finds model files: a directory, latentscope's model cache,
+//!   or the HuggingFace cache.
+//!
+//! ```no_run
+//! use latentscope_core::EmbedConfig;
+//! let registry = latentscope_models::registry();
+//! let model = registry.resolve("candle:sentence-transformers/all-MiniLM-L6-v2", &EmbedConfig::default())?;
+//! let vectors = futures::executor::block_on(model.embed(&["hello".to_string()]))?;
+//! assert_eq!(vectors[0].len(), 384);
+//! # Ok::<(), latentscope_core::EmbedError>(())
+//! ```
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+#[cfg(feature = "candle")]
+pub mod candle;
+pub mod locate;
+
+#[cfg(feature = "candle")]
+use std::sync::Arc;
+
 pub use latentscope_core;
+use latentscope_core::EmbedderRegistry;
+
+/// The model `embed` uses when none is named.
+pub const DEFAULT_MODEL: &str = "candle:sentence-transformers/all-MiniLM-L6-v2";
+
+/// A registry holding every backend compiled into this build; backends
+/// left out are registered as missing, so asking for one names its feature.
+pub fn registry() -> EmbedderRegistry {
+    let mut registry = EmbedderRegistry::new();
+    let candle_about = "BERT-family sentence-transformers models (BERT, MiniLM, BGE, E5, GTE) run locally with candle; a hub id (from latentscope's model cache or the HuggingFace cache) or a directory";
+    #[cfg(feature = "candle")]
+    registry.register_provider(
+        "candle",
+        candle_about,
+        &[
+            "candle:sentence-transformers/all-MiniLM-L6-v2",
+            "candle:BAAI/bge-small-en-v1.5",
+            "candle:/path/to/sentence-transformers-dir",
+        ],
+        Arc::new(|name, config| Ok(Arc::new(candle::CandleEmbedder::load(name, config)?))),
+    );
+    #[cfg(not(feature = "candle"))]
+    registry.register_missing("candle", candle_about, "candle");
+    registry
+}

@@ -1,0 +1,436 @@
+//! The embed step that every [`Embedder`] shares: rows are cut into parts of
+//! `64 × batch_size` rows; inside a part they are ordered by length (so a
+//! batch holds texts of similar length and a padded backend wastes little)
+//! and sent as batches, with at most `concurrency` in flight. Vectors stream
+//! into `embeddings/embedding-NNN.parquet` (committed atomically) and the
+//! `.json` is written last.
+//!
+//! Resume: a slow run also checkpoints finished parts under
+//! `embeddings/.embedding-NNN.parts/`. Running the same embedding again
+//! (same model, prefix, batch size and rows) finds the unfinished id and
+//! continues after the last part written; because parts and the batches
+//! inside them are fixed by the parameters, the result equals an
+//! uninterrupted run's.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use futures::StreamExt;
+use latentscope_io::Store;
+use latentscope_io::matrix::{MatrixWriter, read_matrix};
+use latentscope_io::{Matrix, WriterLock, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use super::{EmbedError, Embedder};
+use crate::dataset::Dataset;
+use crate::embedding::{EMBEDDING_COLUMN, EmbeddingMeta};
+use crate::error::{Error, Result};
+use crate::ids::{EmbeddingId, NumberedId};
+use crate::meta::LATENTSCOPE_VERSION;
+use crate::progress::{Progress, check};
+
+/// Batches per part (the unit of checkpointing and resume).
+const BATCHES_PER_PART: usize = 64;
+
+/// Options of one embed run; `None` fields take the embedder's defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EmbedOptions {
+    /// Text put before every row (default: the model's own, usually none).
+    pub prefix: Option<String>,
+    /// Rows per call to the embedder.
+    pub batch_size: Option<usize>,
+    /// Calls in flight at once.
+    pub concurrency: Option<usize>,
+    /// Seconds of work between checkpoints (0: after every part). Fast
+    /// backends finish before the first and write no checkpoint at all.
+    pub checkpoint_seconds: f64,
+    /// The spec the user asked for (recorded; default: the embedder's own).
+    pub model_spec: Option<String>,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        Self {
+            prefix: None,
+            batch_size: None,
+            concurrency: None,
+            checkpoint_seconds: 5.0,
+            model_spec: None,
+        }
+    }
+}
+
+impl EmbedOptions {
+    /// Sets the prefix.
+    pub fn with_prefix(mut self, prefix: Option<String>) -> Self {
+        self.prefix = prefix;
+        self
+    }
+    /// Sets the batch size.
+    pub fn with_batch_size(mut self, batch_size: Option<usize>) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    /// Sets the concurrency.
+    pub fn with_concurrency(mut self, concurrency: Option<usize>) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+    /// Sets the checkpoint interval.
+    pub fn with_checkpoint_seconds(mut self, seconds: f64) -> Self {
+        self.checkpoint_seconds = seconds;
+        self
+    }
+    /// Sets the spec to record.
+    pub fn with_model_spec(mut self, spec: Option<String>) -> Self {
+        self.model_spec = spec;
+        self
+    }
+}
+
+/// What an embed run did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EmbedOutcome {
+    /// The embedding written.
+    pub id: EmbeddingId,
+    /// Rows embedded.
+    pub rows: u64,
+    /// Rows taken from an earlier, interrupted run of the same embedding.
+    pub resumed_rows: u64,
+    /// Wall-clock seconds of this run.
+    pub seconds: f64,
+}
+
+/// The parameters that fix an embedding's result; an unfinished claim with
+/// equal parameters is resumed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EmbedParams {
+    step: String,
+    model_spec: String,
+    provider: String,
+    model: String,
+    dimensions: usize,
+    max_tokens: Option<usize>,
+    prefix: String,
+    batch_size: usize,
+    part_rows: usize,
+    text_column: String,
+    rows: u64,
+}
+
+impl Dataset {
+    /// Runs the embed step: embeds the text column with `embedder` into a
+    /// new embedding (or resumes an unfinished one with the same
+    /// parameters). Null texts are embedded as empty text and counted.
+    pub async fn embed(
+        &self,
+        embedder: &dyn Embedder,
+        options: &EmbedOptions,
+        progress: &dyn Progress,
+    ) -> Result<EmbedOutcome> {
+        let started = Instant::now();
+        let spec = embedder.spec().clone();
+        let (texts, nulls) = self.texts()?;
+        let empty = texts.iter().filter(|t| t.is_empty()).count() as u64;
+        let batch_size = options.batch_size.unwrap_or(spec.batch_size).max(1);
+        let concurrency = options.concurrency.unwrap_or(spec.concurrency).max(1);
+        let params = EmbedParams {
+            step: "embed".to_string(),
+            model_spec: options
+                .model_spec
+                .clone()
+                .unwrap_or_else(|| spec.spec_string()),
+            provider: spec.provider.clone(),
+            model: spec.model.clone(),
+            dimensions: spec.dimensions,
+            max_tokens: spec.max_tokens,
+            prefix: options
+                .prefix
+                .clone()
+                .unwrap_or_else(|| spec.default_prefix.clone()),
+            batch_size,
+            part_rows: batch_size * BATCHES_PER_PART,
+            text_column: self.meta().text_column.clone(),
+            rows: texts.len() as u64,
+        };
+        if spec.dimensions == 0 {
+            return Err(invalid(&params, "the embedder declares 0 dimensions"));
+        }
+        let (id, artifact_lock) = self.claim_embedding(&params)?;
+        let run = EmbedRun {
+            ds: self,
+            id,
+            params: &params,
+            texts: &texts,
+            embedder,
+            concurrency,
+            checkpoint_seconds: options.checkpoint_seconds,
+            progress,
+        };
+        let (resumed_rows, min, max) = run.run().await?;
+
+        let folder = EmbeddingId::FOLDER;
+        let seconds = started.elapsed().as_secs_f64();
+        let mut extra = Map::new();
+        extra.insert("model_spec".into(), params.model_spec.clone().into());
+        extra.insert("normalized".into(), spec.normalized.into());
+        extra.insert("empty_count".into(), empty.into());
+        extra.insert("resumed_rows".into(), resumed_rows.into());
+        extra.insert(
+            "rows_per_second".into(),
+            ((texts.len() as u64 - resumed_rows) as f64 / seconds.max(1e-9)).into(),
+        );
+        let meta = EmbeddingMeta {
+            id,
+            model_id: python_model_id(&spec.provider, &spec.model),
+            dataset_id: self.id().to_string(),
+            text_column: params.text_column.clone(),
+            dimensions: spec.dimensions,
+            max_seq_length: spec.max_tokens,
+            prefix: params.prefix.clone(),
+            min_values: min,
+            max_values: max,
+            provider: Some(spec.provider.clone()),
+            source: None,
+            rows: Some(params.rows),
+            null_count: Some(nulls),
+            batch_size: Some(batch_size),
+            seconds: Some(seconds),
+            latentscope_version: Some(LATENTSCOPE_VERSION.to_string()),
+            created_at: Some(crate::time::now_rfc3339()),
+            extra,
+        };
+        json::write_json(
+            self.store().as_ref(),
+            &self.key(&format!("{folder}/{id}.json")),
+            &meta,
+        )?;
+        // The artifact is committed; checkpoints and the lock file are litter now.
+        let parts = self.key(&format!("{folder}/.{id}.parts"));
+        for part in self.store().list(&parts)? {
+            let _ = self.store().delete(&format!("{parts}/{}", part.name));
+        }
+        drop(artifact_lock);
+        let _ = self
+            .store()
+            .delete(&self.key(&format!("{folder}/.{id}.lock")));
+        Ok(EmbedOutcome {
+            id,
+            rows: params.rows,
+            resumed_rows,
+            seconds,
+        })
+    }
+
+    /// Finds an unfinished embedding with the same parameters (and no live
+    /// writer), or claims a new id; returns it with its artifact lock held.
+    fn claim_embedding(&self, params: &EmbedParams) -> Result<(EmbeddingId, WriterLock)> {
+        let folder = EmbeddingId::FOLDER;
+        let store = self.store().as_ref();
+        let _dataset_lock = self.lock()?;
+        let finished = self.artifact_ids::<EmbeddingId>()?;
+        let mut claims: Vec<EmbeddingId> = store
+            .list(&self.key(folder))?
+            .into_iter()
+            .filter_map(|e| e.name.strip_prefix('.')?.strip_suffix(".claim")?.parse().ok())
+            .filter(|id| !finished.contains(id))
+            .collect();
+        claims.sort();
+        for id in claims.into_iter().rev() {
+            let body = store.get(&self.key(&format!("{folder}/.{id}.claim")))?;
+            if serde_json::from_slice::<EmbedParams>(&body).ok().as_ref() != Some(params) {
+                continue;
+            }
+            match store.lock(&self.key(&format!("{folder}/.{id}.lock"))) {
+                Ok(lock) => return Ok((id, lock)),
+                Err(latentscope_io::Error::Locked { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let id: EmbeddingId = self.allocate(params)?;
+        let lock = store.lock(&self.key(&format!("{folder}/.{id}.lock")))?;
+        Ok((id, lock))
+    }
+}
+
+/// The state of one run, between claim and commit.
+struct EmbedRun<'a> {
+    ds: &'a Dataset,
+    id: EmbeddingId,
+    params: &'a EmbedParams,
+    texts: &'a [String],
+    embedder: &'a dyn Embedder,
+    concurrency: usize,
+    checkpoint_seconds: f64,
+    progress: &'a dyn Progress,
+}
+
+impl EmbedRun<'_> {
+    /// Embeds every part in order into the final file; returns the rows
+    /// taken from checkpoints and the per-dimension min and max.
+    async fn run(&self) -> Result<(u64, Vec<f32>, Vec<f32>)> {
+        let store = self.ds.store().as_ref();
+        let dims = self.params.dimensions;
+        let rows = self.texts.len();
+        let part_rows = self.params.part_rows;
+        let folder = EmbeddingId::FOLDER;
+        let id = self.id;
+        let mut out = MatrixWriter::create(
+            store,
+            &self.ds.key(&format!("{folder}/{id}.parquet")),
+            EMBEDDING_COLUMN,
+            dims,
+        )?;
+        let mut min = vec![f32::INFINITY; dims];
+        let mut max = vec![f32::NEG_INFINITY; dims];
+        let mut resumed = 0u64;
+        let mut last_checkpoint = Instant::now();
+        check(self.progress, "embed", 0, Some(rows as u64))?;
+        for (p, start) in (0..rows).step_by(part_rows).enumerate() {
+            let range = start..(start + part_rows).min(rows);
+            let part_key = self
+                .ds
+                .key(&format!("{folder}/.{id}.parts/part-{p:06}.parquet"));
+            let data = match self.read_checkpoint(store, &part_key, &range)? {
+                Some(data) => {
+                    resumed += range.len() as u64;
+                    check(self.progress, "embed", range.end as u64, Some(rows as u64))?;
+                    data
+                }
+                None => {
+                    let data = self.embed_part(range.clone()).await?;
+                    if last_checkpoint.elapsed().as_secs_f64() >= self.checkpoint_seconds
+                        && range.end < rows
+                    {
+                        let mut w = MatrixWriter::create(store, &part_key, EMBEDDING_COLUMN, dims)?;
+                        w.write_rows(&data)?;
+                        w.finish()?;
+                        last_checkpoint = Instant::now();
+                    }
+                    data
+                }
+            };
+            for row in data.chunks_exact(dims) {
+                for ((v, lo), hi) in row.iter().zip(&mut min).zip(&mut max) {
+                    *lo = lo.min(*v);
+                    *hi = hi.max(*v);
+                }
+            }
+            out.write_rows(&data)?;
+        }
+        out.finish()?;
+        if rows == 0 {
+            min.fill(0.0);
+            max.fill(0.0);
+        }
+        Ok((resumed, min, max))
+    }
+
+    /// A checkpointed part, if one was written and has the right shape.
+    fn read_checkpoint(
+        &self,
+        store: &dyn Store,
+        key: &str,
+        range: &Range<usize>,
+    ) -> Result<Option<Vec<f32>>> {
+        if !store.exists(key)? {
+            return Ok(None);
+        }
+        match read_matrix(store, key, EMBEDDING_COLUMN) {
+            Ok(Matrix { data, rows, cols })
+                if rows == range.len() && cols == self.params.dimensions =>
+            {
+                Ok(Some(data))
+            }
+            // A checkpoint we cannot use is recomputed.
+            _ => Ok(None),
+        }
+    }
+
+    /// Embeds the rows of one part, longest first, in batches; returns
+    /// their vectors in row order.
+    async fn embed_part(&self, range: Range<usize>) -> Result<Vec<f32>> {
+        let dims = self.params.dimensions;
+        let total = self.texts.len() as u64;
+        let mut order: Vec<usize> = range.clone().collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.texts[i].len()));
+        let prefix = self.params.prefix.as_str();
+        let batches = order
+            .chunks(self.params.batch_size)
+            .map(|rows| {
+                let texts: Vec<String> = rows
+                    .iter()
+                    .map(|&i| format!("{prefix}{}", self.texts[i]))
+                    .collect();
+                async move { (rows, self.embedder.embed(&texts).await) }
+            });
+        let mut results = futures::stream::iter(batches).buffered(self.concurrency);
+        let mut data = vec![0f32; range.len() * dims];
+        let mut done = range.start as u64;
+        while let Some((rows, result)) = results.next().await {
+            let vectors = result.map_err(|e| self.embed_error(rows, e))?;
+            if vectors.len() != rows.len() {
+                return Err(self.embed_error(
+                    rows,
+                    EmbedError::WrongShape {
+                        expected: format!("{} vectors", rows.len()),
+                        got: format!("{} vectors", vectors.len()),
+                    },
+                ));
+            }
+            for (&row, v) in rows.iter().zip(&vectors) {
+                if v.len() != dims {
+                    return Err(self.embed_error(
+                        &[row],
+                        EmbedError::WrongShape {
+                            expected: format!("{dims} dimensions"),
+                            got: format!("a vector of {} for row {row}", v.len()),
+                        },
+                    ));
+                }
+                if let Some(j) = v.iter().position(|x| !x.is_finite()) {
+                    return Err(Error::InvalidInput {
+                        source_name: format!("embedder {}", self.params.model_spec),
+                        message: format!("row {row} dimension {j} is {} (not finite)", v[j]),
+                    });
+                }
+                let at = (row - range.start) * dims;
+                data[at..at + dims].copy_from_slice(v);
+            }
+            done += rows.len() as u64;
+            check(self.progress, "embed", done, Some(total))?;
+        }
+        Ok(data)
+    }
+
+    fn embed_error(&self, rows: &[usize], e: EmbedError) -> Error {
+        let first = rows.iter().min().copied().unwrap_or(0);
+        let last = rows.iter().max().copied().unwrap_or(0);
+        Error::Embed {
+            rows: format!("rows {first}..={last}"),
+            source: e,
+        }
+    }
+}
+
+fn invalid(params: &EmbedParams, message: &str) -> Error {
+    Error::InvalidInput {
+        source_name: format!("embedder {}", params.model_spec),
+        message: message.to_string(),
+    }
+}
+
+/// The Python latent-scope's `model_id` for models it can load itself
+/// (`huggingface-<org>___<name>` for sentence-transformers models); for
+/// others, `provider:model`.
+fn python_model_id(provider: &str, model: &str) -> String {
+    match provider {
+        "candle" if model.split('/').count() == 2 && !model.starts_with(['/', '.']) => {
+            format!("huggingface-{}", model.replace('/', "___"))
+        }
+        _ => format!("{provider}:{model}"),
+    }
+}

@@ -1,0 +1,198 @@
+//! The embed step's plugin trait and its shared parts: [`Embedder`] (a
+//! backend: a batch of texts in, one vector per text out, in order),
+//! [`EmbedderSpec`] (what a backend is), [`EmbedError`], the
+//! [`registry::EmbedderRegistry`] that maps spec strings such as
+//! `candle:sentence-transformers/all-MiniLM-L6-v2` to backends, and the
+//! [`driver`] that every backend shares (batching, concurrency, progress,
+//! cancellation, resume and the atomic write of `embedding-NNN.*`).
+//!
+//! A user's own model plugs in by implementing [`Embedder`]:
+//!
+//! ```
+//! use latentscope_core::embed::{async_trait, EmbedError, Embedder, EmbedderSpec};
+//!
+//! struct Lengths(EmbedderSpec);
+//!
+//! #[async_trait]
+//! impl Embedder for Lengths {
+//!     fn spec(&self) -> &EmbedderSpec {
+//!         &self.0
+//!     }
+//!     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+//!         Ok(texts.iter().map(|t| vec![t.len() as f32, 1.0]).collect())
+//!     }
+//! }
+//!
+//! let e = Lengths(EmbedderSpec::new("mine", "lengths", 2));
+//! let v = futures::executor::block_on(e.embed(&["abc".to_string()]))?;
+//! assert_eq!(v, vec![vec![3.0, 1.0]]);
+//! # Ok::<(), EmbedError>(())
+//! ```
+
+pub mod driver;
+pub mod registry;
+
+use std::fmt;
+
+pub use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// What an embedding backend is: recorded with every embedding it makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EmbedderSpec {
+    /// The backend family (`candle`, `static`, `openai`, or a user's name).
+    pub provider: String,
+    /// The model within the provider (`sentence-transformers/all-MiniLM-L6-v2`).
+    pub model: String,
+    /// Length of the vectors the backend returns.
+    pub dimensions: usize,
+    /// Tokens per text the model reads; longer texts are truncated.
+    pub max_tokens: Option<usize>,
+    /// Text the model expects before every document (e5: `"passage: "`);
+    /// used when the user gives no prefix.
+    pub default_prefix: String,
+    /// Whether the vectors have unit length.
+    pub normalized: bool,
+    /// Rows per call that suit the backend (the driver's default batch size).
+    pub batch_size: usize,
+    /// Calls the driver may have in flight at once (1 for local compute,
+    /// more for network APIs).
+    pub concurrency: usize,
+}
+
+impl EmbedderSpec {
+    /// A spec with the given provider, model and dimensions; no token limit,
+    /// no prefix, not normalised, batches of 32, one call at a time.
+    pub fn new(provider: impl Into<String>, model: impl Into<String>, dimensions: usize) -> Self {
+        Self {
+            provider: provider.into(),
+            model: model.into(),
+            dimensions,
+            max_tokens: None,
+            default_prefix: String::new(),
+            normalized: false,
+            batch_size: 32,
+            concurrency: 1,
+        }
+    }
+
+    /// Sets the token limit.
+    pub fn with_max_tokens(mut self, max_tokens: Option<usize>) -> Self {
+        self.max_tokens = max_tokens;
+        self
+    }
+
+    /// Sets the default prefix.
+    pub fn with_default_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.default_prefix = prefix.into();
+        self
+    }
+
+    /// Declares unit-length vectors.
+    pub fn with_normalized(mut self, normalized: bool) -> Self {
+        self.normalized = normalized;
+        self
+    }
+
+    /// Sets the default batch size and concurrency.
+    pub fn with_batching(mut self, batch_size: usize, concurrency: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The spec string that resolves to this backend (`provider:model`).
+    pub fn spec_string(&self) -> String {
+        format!("{}:{}", self.provider, self.model)
+    }
+}
+
+impl fmt::Display for EmbedderSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} dims)", self.spec_string(), self.dimensions)
+    }
+}
+
+/// A backend that turns texts into vectors. `embed` gets one batch and
+/// returns exactly one vector of [`EmbedderSpec::dimensions`] floats per
+/// text, in the same order. Async because most backends are network calls;
+/// local backends run their compute off the executor.
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// What this backend is.
+    fn spec(&self) -> &EmbedderSpec;
+    /// Embeds one batch of texts.
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// What went wrong resolving, loading or running an embedder.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmbedError {
+    /// A spec string that no registered backend answers.
+    #[error("unknown model {spec:?}; known: {}", known.join(", "))]
+    UnknownModel {
+        /// The spec as given.
+        spec: String,
+        /// The specs and provider prefixes this build knows.
+        known: Vec<String>,
+    },
+    /// A backend that exists but was not compiled into this build.
+    #[error("{spec:?} needs the cargo feature `{feature}`, which this build does not have (rebuild with `--features {feature}`)")]
+    FeatureMissing {
+        /// The spec as given.
+        spec: String,
+        /// The cargo feature to enable.
+        feature: String,
+    },
+    /// A model directory without a file the backend needs.
+    #[error("model directory {dir} has no {file}")]
+    MissingFile {
+        /// The directory.
+        dir: String,
+        /// The file missing, relative to it.
+        file: String,
+    },
+    /// A model that could not be found or downloaded.
+    #[error("model {model:?} not found: {message}")]
+    ModelNotFound {
+        /// The model asked for.
+        model: String,
+        /// Where it was looked for.
+        message: String,
+    },
+    /// Files present but unusable (bad config, wrong tensor shapes, …).
+    #[error("model {model}: {message}")]
+    InvalidModel {
+        /// The model (or its directory).
+        model: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Options the backend cannot honour (more dimensions than it has, …).
+    #[error("{0}")]
+    InvalidOptions(String),
+    /// The backend returned the wrong number or length of vectors.
+    #[error("the embedder returned {got} for a batch of {expected}")]
+    WrongShape {
+        /// What was expected.
+        expected: String,
+        /// What came back.
+        got: String,
+    },
+    /// Any other backend failure.
+    #[error("{backend}: {message}")]
+    Backend {
+        /// The backend.
+        backend: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+impl fmt::Debug for dyn Embedder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Embedder({})", self.spec())
+    }
+}
