@@ -120,3 +120,47 @@ pub fn read_json(dir: &Path, file: &str) -> Result<serde_json::Value, EmbedError
         message: format!("{file} is not valid JSON: {e}"),
     })
 }
+
+/// The models found in latentscope's cache and the HuggingFace cache, as
+/// (hub id, directory).
+pub fn cached_models() -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    if let Some(cache) = models_cache() {
+        for org in read_dirs(&cache) {
+            for model in read_dirs(&org) {
+                if model.join("config.json").is_file() {
+                    let name = format!(
+                        "{}/{}",
+                        org.file_name().unwrap_or_default().to_string_lossy(),
+                        model.file_name().unwrap_or_default().to_string_lossy()
+                    );
+                    found.push((name, model));
+                }
+            }
+        }
+    }
+    if let Some(hub) = hf_hub_cache() {
+        for repo in read_dirs(&hub) {
+            let name = repo.file_name().unwrap_or_default().to_string_lossy().to_string();
+            if let Some(id) = name.strip_prefix("models--")
+                && let Some(dir) = hf_snapshot(&repo, "config.json")
+            {
+                found.push((id.replacen("--", "/", 1), dir));
+            }
+        }
+    }
+    found
+}
+
+fn read_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_dir() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}

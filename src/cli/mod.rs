@@ -14,7 +14,7 @@ use latentscope::ingest::{IngestOptions, ingest_file};
 use latentscope::io::{LocalStore, Store};
 use latentscope::project::{PcaReducer, ProjectOptions};
 use latentscope::umap::{Init, Metric, UmapParams};
-use latentscope::{Dataset, EmbeddingId, NumberedId, UmapId};
+use latentscope::{Dataset, EmbedConfig, EmbedOptions, EmbeddingId, NumberedId, UmapId};
 
 use progress::Bars;
 
@@ -62,6 +62,31 @@ enum Command {
         dataset: String,
         /// A .npy or .parquet file with one point per input row.
         file: PathBuf,
+    },
+    /// List the embedding models this build can use, and the models cached on this machine.
+    Models,
+    /// Embed the dataset's text column into a new embedding (resumes an interrupted run of the same model and options).
+    Embed {
+        /// The dataset.
+        dataset: String,
+        /// The model: a spec such as candle:sentence-transformers/all-MiniLM-L6-v2, candle:/path/to/dir (`latentscope models` lists them)
+        #[arg(long, default_value = latentscope::models::DEFAULT_MODEL)]
+        model: String,
+        /// Text put before every row [default: the model's own document prompt, usually none]
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Rows per batch [default: the model's, 32 for candle]
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Keep only the first D dimensions, renormalised (Matryoshka models)
+        #[arg(long, value_name = "D")]
+        dimensions: Option<usize>,
+        /// Truncate texts to this many tokens [default: the model's max_seq_length]
+        #[arg(long)]
+        max_tokens: Option<usize>,
+        /// Threads [default: all cores]
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Project an embedding to 2-D with UMAP (or PCA).
     Umap {
@@ -234,6 +259,62 @@ pub(crate) fn run() -> Result<()> {
             Ok(())
         }
         Command::Tag { dataset, action } => tag(store, &dataset, action),
+        Command::Models => models(),
+        Command::Embed {
+            dataset,
+            model,
+            prefix,
+            batch_size,
+            dimensions,
+            max_tokens,
+            threads,
+        } => {
+            let ds = Dataset::open(store, &dataset)?;
+            let config = EmbedConfig::default()
+                .with_threads(threads)
+                .with_max_tokens(max_tokens)
+                .with_dimensions(dimensions);
+            let loading = Instant::now();
+            let embedder = latentscope::models::registry().resolve(&model, &config)?;
+            let spec = embedder.spec().clone();
+            eprintln!(
+                "model {} loaded in {:.2}s: {} dims, max {} tokens{}",
+                spec.spec_string(),
+                loading.elapsed().as_secs_f64(),
+                spec.dimensions,
+                spec.max_tokens.map_or("?".to_string(), |t| t.to_string()),
+                if spec.normalized { ", normalised" } else { "" }
+            );
+            let options = EmbedOptions::default()
+                .with_prefix(prefix)
+                .with_batch_size(batch_size)
+                .with_model_spec(Some(model.clone()));
+            let bars = Bars::new("rows");
+            let result = futures::executor::block_on(ds.embed(embedder.as_ref(), &options, &bars));
+            bars.finish();
+            let outcome = result?;
+            let meta = ds.embedding_meta(outcome.id)?;
+            let fresh = outcome.rows - outcome.resumed_rows;
+            if outcome.resumed_rows > 0 {
+                eprintln!(
+                    "resumed {}: {} rows were already embedded by an interrupted run",
+                    outcome.id, outcome.resumed_rows
+                );
+            }
+            println!(
+                "{}: {} rows × {} dims with {model} in {:.2}s ({:.0} rows/s){}",
+                outcome.id,
+                outcome.rows,
+                meta.dimensions,
+                outcome.seconds,
+                fresh as f64 / outcome.seconds.max(1e-9),
+                match meta.null_count {
+                    Some(n) if n > 0 => format!("; {n} null texts embedded as empty text"),
+                    _ => String::new(),
+                }
+            );
+            Ok(())
+        }
         Command::Umap {
             dataset,
             embedding,
@@ -460,6 +541,34 @@ fn tag(store: Arc<dyn Store>, dataset: &str, action: TagAction) -> Result<()> {
 }
 
 /// A seed for runs that were given none: printed and recorded, so the run can be repeated.
+fn models() -> Result<()> {
+    let registry = latentscope::models::registry();
+    println!("Model specs this build understands:");
+    for entry in registry.entries() {
+        match &entry.missing_feature {
+            None => println!("  {:<10} {}", entry.spec, entry.description),
+            Some(feature) => println!(
+                "  {:<10} (not in this build: cargo feature `{feature}`) {}",
+                entry.spec, entry.description
+            ),
+        }
+        for example in &entry.examples {
+            println!("             e.g. {example}");
+        }
+    }
+    println!("Default: {}", latentscope::models::DEFAULT_MODEL);
+    let cached = latentscope::models::locate::cached_models();
+    if cached.is_empty() {
+        println!("No models cached on this machine (scripts/fetch-model fetches all-MiniLM-L6-v2).");
+    } else {
+        println!("Cached on this machine:");
+        for (name, dir) in cached {
+            println!("  {name:<45} {}", dir.display());
+        }
+    }
+    Ok(())
+}
+
 fn fresh_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -93,7 +93,7 @@ pub(crate) fn softmax_rows(x: &mut [f32], width: usize) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
         for v in row.iter_mut() {
-            *v = (*v - max).exp();
+            *v = exp_nonpositive(*v - max);
             sum += *v;
         }
         let inv = 1.0 / sum;
@@ -101,6 +101,43 @@ pub(crate) fn softmax_rows(x: &mut [f32], width: usize) {
             *v *= inv;
         }
     }
+}
+
+/// `e^x` for `x ≤ 0` (relative error below 1e-7·(1+|x|), from rounding `x·log2 e` in single precision), as `2^n · 2^f` with a
+/// polynomial for `2^f`: no call into libm, so softmax loops vectorise.
+#[inline(always)]
+pub(crate) fn exp_nonpositive(x: f32) -> f32 {
+    // Below this e^x is 0 in single precision (and 2^n would underflow the bits).
+    let x = x.max(-87.0);
+    let t = x * std::f32::consts::LOG2_E;
+    // Round to nearest with the 1.5·2^23 trick (no SSE4.1 `round` needed).
+    const MAGIC: f32 = 12_582_912.0;
+    let n = (t + MAGIC) - MAGIC;
+    let y = (t - n) * std::f32::consts::LN_2;
+    // e^y for |y| ≤ ln2/2: Taylor series to y^6.
+    let p = 1.0
+        + y * (1.0 + y * (0.5 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (1.0 / 720.0))))));
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    p * scale
+}
+
+/// Dot product with eight running sums, so it vectorises.
+#[inline(always)]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
@@ -120,6 +157,26 @@ mod tests {
         ] {
             assert!((erf(x) - want).abs() < 2e-7, "erf({x}) = {} not {want}", erf(x));
         }
+    }
+
+    #[test]
+    fn exp_is_accurate_below_zero() {
+        for i in 0..1700 {
+            let x = -(i as f32) * 0.05;
+            let want = (x as f64).exp();
+            let got = exp_nonpositive(x) as f64;
+            assert!((got - want).abs() <= 1e-7 * (1.0 + x.abs() as f64) * want + 1e-38, "exp({x}) = {got} not {want}");
+        }
+        assert_eq!(exp_nonpositive(-1000.0), 0.0f32.max(exp_nonpositive(-87.0)));
+        assert_eq!(exp_nonpositive(0.0), 1.0);
+    }
+
+    #[test]
+    fn dot_matches_the_plain_sum() {
+        let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..37).map(|i| 1.0 - i as f32 * 0.1).collect();
+        let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - want).abs() < 1e-3);
     }
 
     #[test]
