@@ -1,9 +1,10 @@
 //! Quickstart: ingest the dataset the repository ships, project a set of
 //! vectors to 2-D, cluster the map and tag a few rows, all from Rust.
 //!
-//! Run with `cargo run --release --example quickstart`. Until the embed step
-//! lands, the vectors are a hashed bag of words, so
-//! the example needs nothing but the repository.
+//! Run with `cargo run --release --example quickstart`. The vectors are a
+//! hashed bag of words, so the example needs nothing but the repository
+//! (`latentscope embed` and `examples/custom_embedder.rs` show real and
+//! pluggable models).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ fn main() -> latentscope::Result<()> {
     )?;
     println!("ingested {} rows into {}", ds.rows(), dir.display());
 
-    // Stand-in vectors: a hashed bag of words (the embed step will replace this).
+    // Stand-in vectors: a hashed bag of words.
     let (texts, _) = ds.texts()?;
     let dims = 64;
     let mut data = vec![0f32; texts.len() * dims];

@@ -414,3 +414,137 @@ fn umap_and_cluster_from_the_command_line() {
     let o = run(&data, &["umap", "p", "embedding-001", "--min-dist", "2"]);
     assert!(error_line(&o).contains("min_dist"), "{}", stderr(&o));
 }
+
+/// The real all-MiniLM-L6-v2, fetched once per machine by the project's script.
+fn fetch_model() {
+    let o = Command::new("bash")
+        .arg(repo_file("scripts/fetch-model"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "scripts/fetch-model: {}", stderr(&o));
+}
+
+fn embedding(data: &Path, dataset: &str, id: &str) -> latentscope::io::Matrix {
+    let store = std::sync::Arc::new(latentscope::io::LocalStore::new(data));
+    let ds = latentscope::Dataset::open(store, dataset).unwrap();
+    ds.read_embedding(id.parse().unwrap()).unwrap()
+}
+
+#[test]
+fn embed_killed_mid_run_resumes_to_the_uninterrupted_vectors() {
+    fetch_model();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = dir.path().join("rows.csv");
+    let all = std::fs::read_to_string(repo_file("data/pypi-10k.csv")).unwrap();
+    let head: Vec<&str> = all.lines().take(1201).collect();
+    std::fs::write(&csv, head.join("\n") + "\n").unwrap();
+    let o = run(
+        &data,
+        &[
+            "ingest",
+            "d",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "summary",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let args = [
+        "embed",
+        "d",
+        "--batch-size",
+        "4",
+        "--checkpoint-seconds",
+        "0",
+    ];
+
+    let o = run(&data, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("embedding-001: 1200 rows × 384 dims"),
+        "{}",
+        stdout(&o)
+    );
+
+    let mut child = bin()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let parts = data.join("d/embeddings/.embedding-002.parts");
+    let started = Instant::now();
+    let written = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    while written(&parts) < 2 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("embed finished ({status}) before it could be killed");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!data.join("d/embeddings/embedding-002.json").exists());
+    assert!(!data.join("d/embeddings/embedding-002.parquet").exists());
+
+    let o = run(&data, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("embedding-002: 1200 rows"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("resumed embedding-002"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        embedding(&data, "d", "embedding-001"),
+        embedding(&data, "d", "embedding-002")
+    );
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("d/embeddings/embedding-002.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(meta["resumed_rows"].as_u64().unwrap() >= 512, "{meta}");
+    assert_eq!(
+        meta["model_id"],
+        "huggingface-sentence-transformers___all-MiniLM-L6-v2"
+    );
+    assert_eq!(meta["max_seq_length"], 256);
+    assert!(!parts.exists(), "checkpoints removed after the commit");
+
+    // Bad model specs fail with one line that helps.
+    let line = error_line(&run(&data, &["embed", "d", "--model", "nonsense:x"]));
+    assert!(
+        line.contains("unknown model \"nonsense:x\"")
+            && line.contains("candle:sentence-transformers/all-MiniLM-L6-v2"),
+        "{line}"
+    );
+    let line = error_line(&run(
+        &data,
+        &["embed", "d", "--model", "candle:/no/such/dir"],
+    ));
+    assert!(line.contains("/no/such/dir"), "{line}");
+    let o = run(&data, &["models"]);
+    assert!(
+        stdout(&o).contains("sentence-transformers/all-MiniLM-L6-v2"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -141,7 +141,11 @@ pub fn cached_models() -> Vec<(String, PathBuf)> {
     }
     if let Some(hub) = hf_hub_cache() {
         for repo in read_dirs(&hub) {
-            let name = repo.file_name().unwrap_or_default().to_string_lossy().to_string();
+            let name = repo
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             if let Some(id) = name.strip_prefix("models--")
                 && let Some(dir) = hf_snapshot(&repo, "config.json")
             {
@@ -157,7 +161,12 @@ fn read_dirs(dir: &Path) -> Vec<PathBuf> {
         .map(|r| {
             r.filter_map(|e| e.ok())
                 .map(|e| e.path())
-                .filter(|p| p.is_dir() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                .filter(|p| {
+                    p.is_dir()
+                        && !p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
                 .collect()
         })
         .unwrap_or_default();

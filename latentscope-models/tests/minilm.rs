@@ -30,7 +30,8 @@ fn model_dir() -> PathBuf {
 }
 
 fn reference() -> Value {
-    let text = std::fs::read_to_string(repo().join("tests/fixtures/minilm-reference.json")).unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("tests/fixtures/minilm-reference.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -52,17 +53,30 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 #[test]
 fn matches_sentence_transformers_on_every_reference_input() {
     let reference = reference();
-    let model = CandleEmbedder::load_dir(&model_dir(), "sentence-transformers/all-MiniLM-L6-v2", &EmbedConfig::default()).unwrap();
+    let model = CandleEmbedder::load_dir(
+        &model_dir(),
+        "sentence-transformers/all-MiniLM-L6-v2",
+        &EmbedConfig::default(),
+    )
+    .unwrap();
     assert_eq!(model.spec().dimensions, 384);
     assert_eq!(model.spec().max_tokens, Some(256));
     assert!(model.spec().normalized);
     let items = reference["items"].as_array().unwrap();
-    let texts: Vec<String> = items.iter().map(|i| i["text"].as_str().unwrap().to_string()).collect();
+    let texts: Vec<String> = items
+        .iter()
+        .map(|i| i["text"].as_str().unwrap().to_string())
+        .collect();
     let ids = model.token_ids(&texts).unwrap();
     // All at once (one packed batch) and one by one must both match.
     let together = futures::executor::block_on(model.embed(&texts)).unwrap();
     for (i, item) in items.iter().enumerate() {
-        let want_ids: Vec<u32> = item["input_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        let want_ids: Vec<u32> = item["input_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
         assert_eq!(ids[i], want_ids, "token ids of item {i} ({:?})", texts[i]);
         let want = floats(&item["embedding"]);
         let alone = model.embed_blocking(&texts[i..=i]).unwrap();
@@ -70,12 +84,19 @@ fn matches_sentence_transformers_on_every_reference_input() {
             let c = cosine(got, &want);
             assert!(c >= 0.9999, "item {i} {how}: cosine {c} ({:?})", texts[i]);
             let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
-            assert!((norm - 1.0).abs() < 1e-5, "item {i} {how} not normalised: {norm}");
+            assert!(
+                (norm - 1.0).abs() < 1e-5,
+                "item {i} {how} not normalised: {norm}"
+            );
         }
     }
     // The long paragraph is truncated at 256 tokens.
     assert_eq!(ids[7].len(), 256);
-    assert_eq!(*ids[7].last().unwrap(), 102, "[SEP] closes a truncated text");
+    assert_eq!(
+        *ids[7].last().unwrap(),
+        102,
+        "[SEP] closes a truncated text"
+    );
 }
 
 #[test]
@@ -86,7 +107,10 @@ fn long_paragraph_at_512_tokens() {
     let text = reference["items"][7]["text"].as_str().unwrap().to_string();
     let extra = &reference["extra_long_paragraph_max_seq_length_512"];
     let ids = model.token_ids(std::slice::from_ref(&text)).unwrap();
-    assert_eq!(ids[0].len() as u64, extra["n_tokens_used"].as_u64().unwrap());
+    assert_eq!(
+        ids[0].len() as u64,
+        extra["n_tokens_used"].as_u64().unwrap()
+    );
     let got = model.embed_blocking(&[text]).unwrap();
     let c = cosine(&got[0], &floats(&extra["embedding"]));
     assert!(c >= 0.9999, "512-token paragraph: cosine {c}");
@@ -99,8 +123,12 @@ fn bad_model_directories_and_options_are_named() {
     for f in ["config.json", "tokenizer.json"] {
         std::fs::copy(dir.join(f), broken.path().join(f)).unwrap();
     }
-    let err = CandleEmbedder::load(broken.path().to_str().unwrap(), &EmbedConfig::default()).unwrap_err();
-    assert!(matches!(&err, EmbedError::MissingFile { file, .. } if file == "model.safetensors"), "{err}");
+    let err =
+        CandleEmbedder::load(broken.path().to_str().unwrap(), &EmbedConfig::default()).unwrap_err();
+    assert!(
+        matches!(&err, EmbedError::MissingFile { file, .. } if file == "model.safetensors"),
+        "{err}"
+    );
     assert!(err.to_string().contains("model.safetensors"), "{err}");
 
     let too_long = EmbedConfig::default().with_max_tokens(Some(4096));
@@ -108,10 +136,18 @@ fn bad_model_directories_and_options_are_named() {
     assert!(err.to_string().contains("4096"), "{err}");
 
     let registry = latentscope_models::registry();
-    let err = registry.resolve("nonsense:model", &EmbedConfig::default()).unwrap_err();
+    let err = registry
+        .resolve("nonsense:model", &EmbedConfig::default())
+        .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("nonsense:model") && message.contains("candle:sentence-transformers/all-MiniLM-L6-v2"), "{message}");
-    let err = registry.resolve("candle:no-such-org/no-such-model", &EmbedConfig::default()).unwrap_err();
+    assert!(
+        message.contains("nonsense:model")
+            && message.contains("candle:sentence-transformers/all-MiniLM-L6-v2"),
+        "{message}"
+    );
+    let err = registry
+        .resolve("candle:no-such-org/no-such-model", &EmbedConfig::default())
+        .unwrap_err();
     assert!(matches!(err, EmbedError::ModelNotFound { .. }), "{err}");
 }
 

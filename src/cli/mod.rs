@@ -87,6 +87,9 @@ enum Command {
         /// Threads [default: all cores]
         #[arg(long)]
         threads: Option<usize>,
+        /// Seconds of work between checkpoints that an interrupted run resumes from (0: after every part of 64 batches)
+        #[arg(long, default_value_t = 5.0)]
+        checkpoint_seconds: f64,
     },
     /// Project an embedding to 2-D with UMAP (or PCA).
     Umap {
@@ -268,6 +271,7 @@ pub(crate) fn run() -> Result<()> {
             dimensions,
             max_tokens,
             threads,
+            checkpoint_seconds,
         } => {
             let ds = Dataset::open(store, &dataset)?;
             let config = EmbedConfig::default()
@@ -288,6 +292,7 @@ pub(crate) fn run() -> Result<()> {
             let options = EmbedOptions::default()
                 .with_prefix(prefix)
                 .with_batch_size(batch_size)
+                .with_checkpoint_seconds(checkpoint_seconds)
                 .with_model_spec(Some(model.clone()));
             let bars = Bars::new("rows");
             let result = futures::executor::block_on(ds.embed(embedder.as_ref(), &options, &bars));
@@ -559,7 +564,9 @@ fn models() -> Result<()> {
     println!("Default: {}", latentscope::models::DEFAULT_MODEL);
     let cached = latentscope::models::locate::cached_models();
     if cached.is_empty() {
-        println!("No models cached on this machine (scripts/fetch-model fetches all-MiniLM-L6-v2).");
+        println!(
+            "No models cached on this machine (scripts/fetch-model fetches all-MiniLM-L6-v2)."
+        );
     } else {
         println!("Cached on this machine:");
         for (name, dir) in cached {

@@ -235,7 +235,13 @@ impl Dataset {
         let mut claims: Vec<EmbeddingId> = store
             .list(&self.key(folder))?
             .into_iter()
-            .filter_map(|e| e.name.strip_prefix('.')?.strip_suffix(".claim")?.parse().ok())
+            .filter_map(|e| {
+                e.name
+                    .strip_prefix('.')?
+                    .strip_suffix(".claim")?
+                    .parse()
+                    .ok()
+            })
             .filter(|id| !finished.contains(id))
             .collect();
         claims.sort();
@@ -358,15 +364,13 @@ impl EmbedRun<'_> {
         let mut order: Vec<usize> = range.clone().collect();
         order.sort_by_key(|&i| std::cmp::Reverse(self.texts[i].len()));
         let prefix = self.params.prefix.as_str();
-        let batches = order
-            .chunks(self.params.batch_size)
-            .map(|rows| {
-                let texts: Vec<String> = rows
-                    .iter()
-                    .map(|&i| format!("{prefix}{}", self.texts[i]))
-                    .collect();
-                async move { (rows, self.embedder.embed(&texts).await) }
-            });
+        let batches = order.chunks(self.params.batch_size).map(|rows| {
+            let texts: Vec<String> = rows
+                .iter()
+                .map(|&i| format!("{prefix}{}", self.texts[i]))
+                .collect();
+            async move { (rows, self.embedder.embed(&texts).await) }
+        });
         let mut results = futures::stream::iter(batches).buffered(self.concurrency);
         let mut data = vec![0f32; range.len() * dims];
         let mut done = range.start as u64;

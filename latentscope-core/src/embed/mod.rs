@@ -139,7 +139,9 @@ pub enum EmbedError {
         known: Vec<String>,
     },
     /// A backend that exists but was not compiled into this build.
-    #[error("{spec:?} needs the cargo feature `{feature}`, which this build does not have (rebuild with `--features {feature}`)")]
+    #[error(
+        "{spec:?} needs the cargo feature `{feature}`, which this build does not have (rebuild with `--features {feature}`)"
+    )]
     FeatureMissing {
         /// The spec as given.
         spec: String,

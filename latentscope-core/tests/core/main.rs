@@ -4,6 +4,7 @@
 
 mod common;
 mod data;
+mod embed_tests;
 mod hdbscan_fixtures;
 mod hdbscan_inputs;
 mod quality;

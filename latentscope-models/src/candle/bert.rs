@@ -129,7 +129,11 @@ impl Weights<'_> {
         let old = !self
             .tensors
             .contains_key(&format!("{}{name}.weight", self.prefix));
-        let (g, b) = if old { ("gamma", "beta") } else { ("weight", "bias") };
+        let (g, b) = if old {
+            ("gamma", "beta")
+        } else {
+            ("weight", "bias")
+        };
         Ok(Norm {
             gamma: self.take(&format!("{name}.{g}"), &[width])?,
             beta: self.take(&format!("{name}.{b}"), &[width])?,
@@ -266,7 +270,12 @@ impl Bert {
     /// Encodes the sequences and pools each into one vector; returns
     /// `sequences.len() × hidden` floats. Runs in the current rayon pool
     /// with `threads` threads for the matrix products.
-    pub(crate) fn encode(&self, sequences: &[Sequence], pooling: Pooling, threads: usize) -> Vec<f32> {
+    pub(crate) fn encode(
+        &self,
+        sequences: &[Sequence],
+        pooling: Pooling,
+        threads: usize,
+    ) -> Vec<f32> {
         let h = self.hidden;
         let lengths: Vec<usize> = sequences.iter().map(|s| s.ids.len()).collect();
         let tokens: usize = lengths.iter().sum();
@@ -285,7 +294,9 @@ impl Bert {
             layer.qkv.apply(&x, tokens, &mut qkv, par);
             par_rows(&mut qkv, 3 * h, |rows| ops::add_bias(rows, &layer.qkv.bias));
             attention(&qkv, &lengths, h, self.heads, &mut context);
-            layer.attention_out.apply(&context, tokens, &mut attended, par);
+            layer
+                .attention_out
+                .apply(&context, tokens, &mut attended, par);
             par_rows_with(&mut attended, &x, h, |rows, res| {
                 ops::bias_residual_norm(
                     rows,
@@ -474,7 +485,12 @@ fn par_rows(x: &mut [f32], width: usize, f: impl Fn(&mut [f32]) + Sync + Send) {
 }
 
 /// Like [`par_rows`], with the matching rows of `other`.
-fn par_rows_with(x: &mut [f32], other: &[f32], width: usize, f: impl Fn(&mut [f32], &[f32]) + Sync + Send) {
+fn par_rows_with(
+    x: &mut [f32],
+    other: &[f32],
+    width: usize,
+    f: impl Fn(&mut [f32], &[f32]) + Sync + Send,
+) {
     x.par_chunks_mut(width * ROWS_PER_TASK)
         .zip(other.par_chunks(width * ROWS_PER_TASK))
         .for_each(|(a, b)| f(a, b));
@@ -517,7 +533,9 @@ mod tests {
         let (h, heads) = (8, 2);
         let lengths = [3usize, 1, 5, 2, 70];
         let tokens: usize = lengths.iter().sum();
-        let qkv: Vec<f32> = (0..tokens * 3 * h).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
+        let qkv: Vec<f32> = (0..tokens * 3 * h)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0)
+            .collect();
         let mut got = vec![0f32; tokens * h];
         attention(&qkv, &lengths, h, heads, &mut got);
         let want = naive_attention(&qkv, &lengths, h, heads);
@@ -540,7 +558,9 @@ mod tests {
         dense.apply(&x, rows, &mut y, Par::Seq);
         for r in 0..rows {
             for o in 0..outputs {
-                let want: f32 = (0..inputs).map(|i| x[r * inputs + i] * dense.weight[o * inputs + i]).sum();
+                let want: f32 = (0..inputs)
+                    .map(|i| x[r * inputs + i] * dense.weight[o * inputs + i])
+                    .sum();
                 assert!((y[r * outputs + o] - want).abs() < 1e-4);
             }
         }

@@ -15,8 +15,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use latentscope_core::embed::{EmbedError, Embedder, EmbedderSpec, async_trait};
 use latentscope_core::EmbedConfig;
+use latentscope_core::embed::{EmbedError, Embedder, EmbedderSpec, async_trait};
 use serde_json::Value;
 use tokenizers::{Tokenizer, TruncationParams};
 
@@ -60,7 +60,10 @@ impl CandleEmbedder {
     pub fn load(name: &str, config: &EmbedConfig) -> Result<Self, EmbedError> {
         let dir = find_model_dir(name, "config.json")?;
         let model = if Path::new(name).is_dir() {
-            dir.canonicalize().unwrap_or(dir.clone()).display().to_string()
+            dir.canonicalize()
+                .unwrap_or(dir.clone())
+                .display()
+                .to_string()
         } else {
             name.to_string()
         };
@@ -133,9 +136,9 @@ impl CandleEmbedder {
                 ..Default::default()
             }))
             .map_err(|e| invalid(format!("tokenizer.json: {e}")))?;
-        let threads = config.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        });
+        let threads = config
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("candle-{i}"))
@@ -190,13 +193,13 @@ impl Inner {
         } else {
             texts.to_vec()
         };
-        let encodings = self
-            .tokenizer
-            .encode_batch(inputs, true)
-            .map_err(|e| EmbedError::Backend {
-                backend: "candle".into(),
-                message: format!("tokenizing: {e}"),
-            })?;
+        let encodings =
+            self.tokenizer
+                .encode_batch(inputs, true)
+                .map_err(|e| EmbedError::Backend {
+                    backend: "candle".into(),
+                    message: format!("tokenizing: {e}"),
+                })?;
         Ok(encodings
             .into_iter()
             .map(|e| Sequence {

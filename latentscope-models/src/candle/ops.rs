@@ -116,7 +116,9 @@ pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     let y = (t - n) * std::f32::consts::LN_2;
     // e^y for |y| ≤ ln2/2: Taylor series to y^6.
     let p = 1.0
-        + y * (1.0 + y * (0.5 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (1.0 / 720.0))))));
+        + y * (1.0
+            + y * (0.5
+                + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (1.0 / 720.0))))));
     let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
     p * scale
 }
@@ -155,7 +157,11 @@ mod tests {
             (-1.5, -0.966_105_1),
             (6.0, 1.0),
         ] {
-            assert!((erf(x) - want).abs() < 2e-7, "erf({x}) = {} not {want}", erf(x));
+            assert!(
+                (erf(x) - want).abs() < 2e-7,
+                "erf({x}) = {} not {want}",
+                erf(x)
+            );
         }
     }
 
@@ -165,7 +171,10 @@ mod tests {
             let x = -(i as f32) * 0.05;
             let want = (x as f64).exp();
             let got = exp_nonpositive(x) as f64;
-            assert!((got - want).abs() <= 1e-7 * (1.0 + x.abs() as f64) * want + 1e-38, "exp({x}) = {got} not {want}");
+            assert!(
+                (got - want).abs() <= 1e-7 * (1.0 + x.abs() as f64) * want + 1e-38,
+                "exp({x}) = {got} not {want}"
+            );
         }
         assert_eq!(exp_nonpositive(-1000.0), 0.0f32.max(exp_nonpositive(-87.0)));
         assert_eq!(exp_nonpositive(0.0), 1.0);
