@@ -335,6 +335,71 @@ pub fn label_rows_batch(rows: &[ClusterLabelRow]) -> Result<RecordBatch> {
         .map_err(|e| latentscope_io::Error::format("labels", e).into())
 }
 
+/// Reads the rows of a labels file (ours, or the Python tool's, which has
+/// no centroid columns: those read as 0).
+pub fn label_rows_from_batch(batch: &RecordBatch, source: &str) -> Result<Vec<ClusterLabelRow>> {
+    let bad = |message: String| Error::InvalidInput {
+        source_name: source.to_string(),
+        message,
+    };
+    let strings = |name: &str| -> Result<Vec<String>> {
+        let col = batch
+            .column_by_name(name)
+            .ok_or_else(|| bad(format!("no column {name:?}")))?;
+        let col = arrow_cast::cast(col, &arrow_schema::DataType::Utf8)
+            .map_err(|e| bad(format!("column {name:?}: {e}")))?;
+        Ok(col
+            .as_string::<i32>()
+            .iter()
+            .map(|s| s.unwrap_or("").to_string())
+            .collect())
+    };
+    let lists = |name: &str| -> Result<Vec<Vec<i64>>> {
+        let Some(col) = batch.column_by_name(name) else {
+            return Ok(vec![Vec::new(); batch.num_rows()]);
+        };
+        let target = arrow_schema::DataType::List(Arc::new(arrow_schema::Field::new(
+            "element",
+            arrow_schema::DataType::Int64,
+            true,
+        )));
+        let col =
+            arrow_cast::cast(col, &target).map_err(|e| bad(format!("column {name:?}: {e}")))?;
+        Ok(col
+            .as_list::<i32>()
+            .iter()
+            .map(|l| {
+                l.map(|a| a.as_primitive::<Int64Type>().iter().flatten().collect())
+                    .unwrap_or_default()
+            })
+            .collect())
+    };
+    let floats = |name: &str| -> Result<Vec<f32>> {
+        let Some(col) = batch.column_by_name(name) else {
+            return Ok(vec![0.0; batch.num_rows()]);
+        };
+        let col = arrow_cast::cast(col, &arrow_schema::DataType::Float32)
+            .map_err(|e| bad(format!("column {name:?}: {e}")))?;
+        Ok(col
+            .as_primitive::<arrow_array::types::Float32Type>()
+            .iter()
+            .map(|v| v.unwrap_or(0.0))
+            .collect())
+    };
+    let (labels, descriptions) = (strings("label")?, strings("description")?);
+    let (indices, hulls) = (lists("indices")?, lists("hull")?);
+    let (cx, cy) = (floats("centroid_x")?, floats("centroid_y")?);
+    Ok((0..batch.num_rows())
+        .map(|i| ClusterLabelRow {
+            label: labels[i].clone(),
+            description: descriptions[i].clone(),
+            indices: indices[i].clone(),
+            hull: hulls[i].clone(),
+            centroid: [cx[i], cy[i]],
+        })
+        .collect())
+}
+
 impl Dataset {
     /// The record of a clustering.
     pub fn cluster_meta(&self, id: ClusterId) -> Result<ClusterMeta> {

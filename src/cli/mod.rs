@@ -1,6 +1,8 @@
 //! Command-line parsing and the commands. Only the binary prints.
 
 mod progress;
+mod show;
+mod steps;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -150,6 +152,63 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Name each cluster of a clustering (keywords: class-based TF-IDF, offline).
+    Label {
+        /// The dataset.
+        dataset: String,
+        /// The clustering to label (e.g. cluster-001).
+        cluster: String,
+        /// The labeler
+        #[arg(long, default_value = "keywords")]
+        labeler: String,
+        /// Context about the dataset for the labeler
+        #[arg(long)]
+        context: Option<String>,
+    },
+    /// Combine an embedding, umap, clustering and labels into a named scope (what the explorer opens).
+    Scope {
+        /// The dataset.
+        dataset: String,
+        /// The embedding (e.g. embedding-001).
+        embedding: String,
+        /// The umap made from it (e.g. umap-001).
+        umap: String,
+        /// The clustering of that umap (e.g. cluster-001).
+        cluster: String,
+        /// Its labels: cluster-001-labels-001, a number, or "default".
+        labels: String,
+        /// The scope's name
+        #[arg(long)]
+        label: String,
+        /// A longer description
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Show a dataset's artifacts: every embedding, umap, clustering, labels and scope, with parameters and parents.
+    Show {
+        /// The dataset.
+        dataset: String,
+    },
+    /// Run the whole pipeline on a file: ingest → embed → umap → cluster → label → scope.
+    Run {
+        /// The file (.csv, .tsv, .parquet, .jsonl).
+        file: PathBuf,
+        /// The column that holds the text.
+        #[arg(long, value_name = "COLUMN")]
+        text_column: String,
+        /// The embedding model (`latentscope models` lists them)
+        #[arg(long, default_value = latentscope::models::DEFAULT_MODEL)]
+        model: String,
+        /// The dataset id [default: the file name without extension]
+        #[arg(long)]
+        dataset: Option<String>,
+    },
+    /// Run the whole pipeline on the dataset latentscope ships (10,000 PyPI package summaries).
+    Demo {
+        /// The embedding model
+        #[arg(long, default_value = latentscope::models::DEFAULT_MODEL)]
+        model: String,
+    },
     /// List, add to, remove from or delete tags (named sets of rows).
     Tag {
         /// The dataset.
@@ -263,6 +322,38 @@ pub(crate) fn run() -> Result<()> {
         }
         Command::Tag { dataset, action } => tag(store, &dataset, action),
         Command::Models => models(),
+        Command::Label {
+            dataset,
+            cluster,
+            labeler,
+            context,
+        } => steps::label(store, &dataset, &cluster, &labeler, context),
+        Command::Scope {
+            dataset,
+            embedding,
+            umap,
+            cluster,
+            labels,
+            label,
+            description,
+        } => steps::scope(
+            store,
+            &dataset,
+            &embedding,
+            &umap,
+            &cluster,
+            &labels,
+            &label,
+            &description,
+        ),
+        Command::Show { dataset } => show::show(store, &dataset),
+        Command::Run {
+            file,
+            text_column,
+            model,
+            dataset,
+        } => steps::run(store, &dir, &file, &text_column, &model, dataset),
+        Command::Demo { model } => steps::demo(store, &dir, &model),
         Command::Embed {
             dataset,
             model,

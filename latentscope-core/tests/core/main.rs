@@ -7,6 +7,7 @@ mod data;
 mod embed_tests;
 mod hdbscan_fixtures;
 mod hdbscan_inputs;
+mod label_scope;
 mod quality;
 mod umap_tests;
 

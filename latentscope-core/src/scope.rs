@@ -1,0 +1,311 @@
+//! The scope step: a named combination of an embedding, a umap, a
+//! clustering and its labels, written in the Python latent-scope's format so
+//! its explorer and ours both open it: `scopes/scopes-NNN.json`,
+//! `scopes-NNN.parquet` (one row per input row: `x`, `y`,
+//! `tile_index_64`, `tile_index_128`, `cluster`, `raw_cluster`, `label`,
+//! `deleted`, `ls_index`), `scopes-NNN-input.parquet` (`index`, every input
+//! column, then the same columns but `ls_index`) and
+//! `scopes-NNN-transactions.json` (`[]`). The `.json` is written last.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Float32Array, Int64Array, RecordBatch, StringArray};
+use latentscope_io::{json, table};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::ids::{ClusterId, EmbeddingId, LabelsId, NumberedId, ScopeId, UmapId};
+use crate::meta::LATENTSCOPE_VERSION;
+
+/// The ids a scope combines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ScopeParts {
+    /// The embedding.
+    pub embedding: EmbeddingId,
+    /// The 2-D layout of that embedding.
+    pub umap: UmapId,
+    /// A clustering of that layout.
+    pub cluster: ClusterId,
+    /// Labels of that clustering.
+    pub labels: LabelsId,
+}
+
+impl ScopeParts {
+    /// The four ids.
+    pub fn new(embedding: EmbeddingId, umap: UmapId, cluster: ClusterId, labels: LabelsId) -> Self {
+        Self {
+            embedding,
+            umap,
+            cluster,
+            labels,
+        }
+    }
+}
+
+/// The cell of a point in an `n × n` grid over [-1, 1]² (row-major from
+/// the bottom-left), as the Python tool computes `tile_index_64/128`.
+pub fn tile_index(x: f32, y: f32, n: i64) -> i64 {
+    let cell = |v: f32| (((v as f64 + 1.0) / 2.0 * n as f64).floor() as i64).clamp(0, n - 1);
+    cell(y) * n + cell(x)
+}
+
+fn json_of(ds: &Dataset, key: &str) -> Result<Value> {
+    Ok(json::read_json(ds.store().as_ref(), &ds.key(key))?)
+}
+
+impl Dataset {
+    /// Checks that the four ids exist and belong together: the umap was made
+    /// from the embedding, the clustering from the umap, the labels from the
+    /// clustering.
+    pub fn check_scope_parts(&self, parts: &ScopeParts) -> Result<()> {
+        self.require(parts.embedding)?;
+        self.require(parts.umap)?;
+        self.require(parts.cluster)?;
+        let mismatch = |message: String| Error::InvalidInput {
+            source_name: format!("dataset {:?}", self.id()),
+            message,
+        };
+        let umap = self.umap_meta(parts.umap)?;
+        if let Some(e) = umap.embedding_id
+            && e != parts.embedding
+        {
+            return Err(mismatch(format!(
+                "{} was made from {e}, not {}",
+                parts.umap, parts.embedding
+            )));
+        }
+        let cluster = self.cluster_meta(parts.cluster)?;
+        if cluster.umap_id != parts.umap {
+            return Err(mismatch(format!(
+                "{} was made from {}, not {}",
+                parts.cluster, cluster.umap_id, parts.umap
+            )));
+        }
+        if parts.labels.cluster() != parts.cluster {
+            return Err(mismatch(format!(
+                "{} labels {}, not {}",
+                parts.labels,
+                parts.labels.cluster(),
+                parts.cluster
+            )));
+        }
+        let labels = self.labels_ids(parts.cluster)?;
+        if !labels.contains(&parts.labels) {
+            return Err(Error::ArtifactNotFound {
+                dataset: self.id().to_string(),
+                id: parts.labels.to_string(),
+                available: labels.iter().map(|l| l.to_string()).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes a new scope combining `parts`, named `label`.
+    pub fn create_scope(
+        &self,
+        parts: &ScopeParts,
+        label: &str,
+        description: &str,
+    ) -> Result<ScopeId> {
+        self.check_scope_parts(parts)?;
+        let layout = self.read_umap(parts.umap)?;
+        let (clusters, raw) = self.read_cluster(parts.cluster)?;
+        let label_rows = self.read_labels(parts.labels)?;
+        let n = self.rows() as usize;
+        if layout.len() != n || clusters.len() != n {
+            return Err(Error::InvalidInput {
+                source_name: format!("dataset {:?}", self.id()),
+                message: format!(
+                    "{} has {} points and {} {} labels for {n} rows",
+                    parts.umap,
+                    layout.len(),
+                    parts.cluster,
+                    clusters.len()
+                ),
+            });
+        }
+        let names: Vec<&str> = label_rows.iter().map(|r| r.label.as_str()).collect();
+        let label_of = |c: i64| names.get(c as usize).copied().unwrap_or("");
+        let xs: Vec<f32> = layout.xy.iter().step_by(2).copied().collect();
+        let ys: Vec<f32> = layout.xy.iter().skip(1).step_by(2).copied().collect();
+        let point_columns = |with_index: bool| -> Vec<(String, ArrayRef)> {
+            let mut cols: Vec<(String, ArrayRef)> = vec![
+                ("x".into(), Arc::new(Float32Array::from(xs.clone()))),
+                ("y".into(), Arc::new(Float32Array::from(ys.clone()))),
+                (
+                    "tile_index_64".into(),
+                    Arc::new(Int64Array::from_iter_values(
+                        xs.iter().zip(&ys).map(|(&x, &y)| tile_index(x, y, 64)),
+                    )),
+                ),
+                (
+                    "tile_index_128".into(),
+                    Arc::new(Int64Array::from_iter_values(
+                        xs.iter().zip(&ys).map(|(&x, &y)| tile_index(x, y, 128)),
+                    )),
+                ),
+                (
+                    "cluster".into(),
+                    Arc::new(Int64Array::from(clusters.clone())),
+                ),
+                (
+                    "raw_cluster".into(),
+                    Arc::new(Int64Array::from(raw.clone())),
+                ),
+                (
+                    "label".into(),
+                    Arc::new(StringArray::from_iter_values(
+                        clusters.iter().map(|&c| label_of(c)),
+                    )),
+                ),
+                (
+                    "deleted".into(),
+                    Arc::new(BooleanArray::from(vec![false; n])),
+                ),
+            ];
+            if with_index {
+                cols.push((
+                    "ls_index".into(),
+                    Arc::new(Int64Array::from_iter_values(0..n as i64)),
+                ));
+            }
+            cols
+        };
+        let format_error = |e| latentscope_io::Error::format("scope", e);
+        let points = RecordBatch::try_from_iter(point_columns(true)).map_err(format_error)?;
+        let input = self.read_input(None)?;
+        let mut input_columns: Vec<(String, ArrayRef)> = vec![(
+            "index".into(),
+            Arc::new(Int64Array::from_iter_values(0..n as i64)),
+        )];
+        for (field, column) in input.schema().fields().iter().zip(input.columns()) {
+            let name = field.name();
+            if ![
+                "index",
+                "x",
+                "y",
+                "tile_index_64",
+                "tile_index_128",
+                "cluster",
+                "raw_cluster",
+                "label",
+                "deleted",
+            ]
+            .contains(&name.as_str())
+            {
+                input_columns.push((name.clone(), column.clone()));
+            }
+        }
+        input_columns.extend(point_columns(false));
+        let with_input = RecordBatch::try_from_iter(input_columns).map_err(format_error)?;
+
+        let _lock = self.lock()?;
+        let id: ScopeId = self.allocate(parts)?;
+        let folder = ScopeId::FOLDER;
+        let store = self.store().as_ref();
+        let points_key = self.key(&format!("{folder}/{id}.parquet"));
+        table::write_batch(store, &points_key, &points)?;
+        table::write_batch(
+            store,
+            &self.key(&format!("{folder}/{id}-input.parquet")),
+            &with_input,
+        )?;
+        store.put(
+            &self.key(&format!("{folder}/{id}-transactions.json")),
+            b"[]",
+        )?;
+        let size = store.get(&points_key).map(|b| b.len()).unwrap_or(0);
+        let lookup: Vec<Value> = label_rows
+            .iter()
+            .enumerate()
+            .map(|(c, r)| json!({"label": r.label, "description": r.description, "hull": r.hull, "cluster": c}))
+            .collect();
+        let labels_json = if parts.labels.number().is_some() {
+            json_of(
+                self,
+                &format!("{}/{}.json", ClusterId::FOLDER, parts.labels),
+            )
+            .unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
+        let mut record = Map::new();
+        record.insert("ls_version".into(), "1.0.0".into());
+        record.insert("id".into(), id.to_string().into());
+        record.insert("embedding_id".into(), parts.embedding.to_string().into());
+        record.insert("umap_id".into(), parts.umap.to_string().into());
+        record.insert("cluster_id".into(), parts.cluster.to_string().into());
+        record.insert("cluster_labels_id".into(), parts.labels.scope_form().into());
+        record.insert("label".into(), label.into());
+        record.insert("description".into(), description.into());
+        record.insert("dataset".into(), json_of(self, "meta.json")?);
+        record.insert(
+            "embedding".into(),
+            json_of(
+                self,
+                &format!("{}/{}.json", EmbeddingId::FOLDER, parts.embedding),
+            )?,
+        );
+        record.insert(
+            "umap".into(),
+            json_of(self, &format!("{}/{}.json", UmapId::FOLDER, parts.umap))?,
+        );
+        record.insert(
+            "cluster".into(),
+            json_of(
+                self,
+                &format!("{}/{}.json", ClusterId::FOLDER, parts.cluster),
+            )?,
+        );
+        record.insert("granularity".into(), "rows".into());
+        let mut cl =
+            json!({"id": parts.labels.to_string(), "cluster_id": parts.cluster.to_string()});
+        if let (Value::Object(m), Value::Object(extra)) = (&mut cl, labels_json) {
+            for (k, v) in extra {
+                m.entry(k).or_insert(v);
+            }
+        }
+        record.insert("cluster_labels".into(), cl);
+        record.insert("cluster_labels_lookup".into(), Value::Array(lookup));
+        record.insert("rows".into(), n.into());
+        record.insert(
+            "columns".into(),
+            points
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| Value::from(f.name().as_str()))
+                .collect(),
+        );
+        record.insert("dimensions".into(), 2.into());
+        record.insert("size".into(), size.into());
+        record.insert("timestamp".into(), crate::time::now_python().into());
+        record.insert("latentscope_version".into(), LATENTSCOPE_VERSION.into());
+        record.insert("created_at".into(), crate::time::now_rfc3339().into());
+        json::write_json(store, &self.key(&format!("{folder}/{id}.json")), &record)?;
+        Ok(id)
+    }
+
+    /// The record of a scope (`scopes-NNN.json`) as JSON.
+    pub fn scope_json(&self, id: ScopeId) -> Result<Value> {
+        self.require(id)?;
+        json_of(self, &format!("{}/{id}.json", ScopeId::FOLDER))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tile_index;
+
+    #[test]
+    fn tile_index_matches_the_python_tool() {
+        // Values read off the Python fixture's scopes-001.parquet, row 0.
+        assert_eq!(tile_index(-0.278_398_1, -0.346_582_17, 64), 1303);
+        assert_eq!(tile_index(-0.278_398_1, -0.346_582_17, 128), 5294);
+        assert_eq!(tile_index(1.0, 1.0, 64), 64 * 64 - 1);
+        assert_eq!(tile_index(-1.0, -1.0, 128), 0);
+    }
+}

@@ -1,0 +1,267 @@
+//! The label and scope steps on the Python latent-scope's own directory
+//! (its umap and HDBSCAN clusterings of pypi-10k): keyword labels a person
+//! can check against the rows, scope files in the Python format, and the
+//! errors for ids that do not exist or do not belong together.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::executor::block_on;
+use latentscope_core::label::keywords::KeywordsLabeler;
+use latentscope_core::scope::ScopeParts;
+use latentscope_core::{
+    ClusterId, Dataset, EmbeddingId, LabelOptions, LabelsId, NoProgress, ScopeId, UmapId,
+};
+use latentscope_io::{LocalStore, Store, table};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A writable copy of the Python tool's data directory.
+fn python_dataset(dir: &Path) -> Dataset {
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/python-latentscope-1.0");
+    copy_dir(&fixtures, dir);
+    let store: Arc<dyn Store> = Arc::new(LocalStore::new(dir));
+    Dataset::open(store, "pypi-10k").unwrap()
+}
+
+/// Whether `term` occurs in `text` as whole words.
+fn has_term(text: &str, term: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let want: Vec<&str> = term.split(' ').collect();
+    words.windows(want.len()).any(|w| w == want.as_slice())
+}
+
+#[test]
+fn keyword_labels_name_checkable_distinct_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = python_dataset(dir.path());
+    let cluster = ClusterId::new(1);
+    let (texts, _) = ds.texts().unwrap();
+    let labeler = KeywordsLabeler::fit(&texts);
+    let id = block_on(ds.label(cluster, &labeler, &LabelOptions::default(), &NoProgress)).unwrap();
+    assert_eq!(id, LabelsId::new(cluster, 1));
+    let rows = ds.read_labels(id).unwrap();
+    let meta = ds.cluster_meta(cluster).unwrap();
+    assert_eq!(
+        rows.len() as u64,
+        meta.n_clusters + 1,
+        "one row per cluster, the unclustered last"
+    );
+    assert_eq!(rows.last().unwrap().label, "Unclustered");
+
+    let lower: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
+    let (mut checkable, mut big) = (0, 0);
+    for r in rows
+        .iter()
+        .filter(|r| r.label != "Unclustered" && r.indices.len() >= 20)
+    {
+        big += 1;
+        let first = r.label.split(", ").next().unwrap();
+        let inside = r
+            .indices
+            .iter()
+            .filter(|&&i| has_term(&lower[i as usize], first))
+            .count() as f64
+            / r.indices.len() as f64;
+        let overall =
+            lower.iter().filter(|t| has_term(t, first)).count() as f64 / lower.len() as f64;
+        if inside >= 0.2 && inside >= 2.0 * overall {
+            checkable += 1;
+        }
+    }
+    let share = checkable as f64 / big as f64;
+    assert!(
+        share >= 0.6,
+        "first term checkable in {checkable}/{big} clusters"
+    );
+    let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+    let distinct: std::collections::HashSet<&str> = labels.iter().copied().collect();
+    assert!(
+        distinct.len() as f64 >= 0.8 * labels.len() as f64,
+        "{labels:?}"
+    );
+    assert!(
+        rows[0].description.contains("rows. Distinctive terms:"),
+        "{}",
+        rows[0].description
+    );
+    let labels_meta = ds.labels_meta(id).unwrap();
+    assert_eq!(labels_meta.labeler, "keywords");
+    assert_eq!(
+        ds.labels_ids(cluster).unwrap(),
+        [LabelsId::default_for(cluster), id]
+    );
+}
+
+#[test]
+fn a_scope_on_the_python_directory_has_the_python_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = python_dataset(dir.path());
+    let cluster = ClusterId::new(1);
+    let (texts, _) = ds.texts().unwrap();
+    let labels = block_on(ds.label(
+        cluster,
+        &KeywordsLabeler::fit(&texts),
+        &LabelOptions::default(),
+        &NoProgress,
+    ))
+    .unwrap();
+    let parts = ScopeParts::new(EmbeddingId::new(1), UmapId::new(1), cluster, labels);
+    let id = ds
+        .create_scope(&parts, "keywords", "PyPI with keyword labels")
+        .unwrap();
+    assert_eq!(id, ScopeId::new(2), "the Python tool's scopes-001 is kept");
+    let store = ds.store().as_ref();
+    let ours = table::read_table(store, "pypi-10k/scopes/scopes-002.parquet", None).unwrap();
+    let theirs = table::read_table(store, "pypi-10k/scopes/scopes-001.parquet", None).unwrap();
+    let typed = |b: &latentscope_io::arrow_array::RecordBatch| {
+        b.schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(typed(&ours), typed(&theirs));
+    assert_eq!(ours.num_rows(), 10_000);
+    let ours_in =
+        table::read_table(store, "pypi-10k/scopes/scopes-002-input.parquet", None).unwrap();
+    let theirs_in =
+        table::read_table(store, "pypi-10k/scopes/scopes-001-input.parquet", None).unwrap();
+    let names = |b: &latentscope_io::arrow_array::RecordBatch| {
+        b.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&ours_in), names(&theirs_in));
+    // Same layout and clustering as their scope: same points, tiles and clusters.
+    for col in [
+        "x",
+        "y",
+        "tile_index_64",
+        "tile_index_128",
+        "cluster",
+        "raw_cluster",
+        "ls_index",
+    ] {
+        assert_eq!(
+            ours.column_by_name(col).unwrap(),
+            theirs.column_by_name(col).unwrap(),
+            "{col}"
+        );
+    }
+    let json = ds.scope_json(id).unwrap();
+    for key in [
+        "embedding_id",
+        "umap_id",
+        "cluster_id",
+        "cluster_labels_id",
+        "label",
+        "description",
+        "dataset",
+        "embedding",
+        "umap",
+        "cluster",
+        "cluster_labels_lookup",
+        "rows",
+        "columns",
+        "size",
+        "timestamp",
+    ] {
+        assert!(!json[key].is_null(), "scopes-002.json lacks {key}");
+    }
+    assert_eq!(json["cluster_labels_id"], labels.to_string());
+    assert_eq!(json["rows"], 10_000);
+    assert!(
+        store
+            .exists("pypi-10k/scopes/scopes-002-transactions.json")
+            .unwrap()
+    );
+}
+
+#[test]
+fn scope_ids_that_do_not_exist_or_do_not_belong_together_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = python_dataset(dir.path());
+    let (e1, u1, c1, c2) = (
+        EmbeddingId::new(1),
+        UmapId::new(1),
+        ClusterId::new(1),
+        ClusterId::new(2),
+    );
+    let err = ds
+        .create_scope(
+            &ScopeParts::new(e1, UmapId::new(7), c1, LabelsId::default_for(c1)),
+            "x",
+            "",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("umap-007") && err.contains("umap-001"),
+        "{err}"
+    );
+    let err = ds
+        .create_scope(
+            &ScopeParts::new(e1, u1, c1, LabelsId::default_for(c2)),
+            "x",
+            "",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cluster-002-labels-default labels cluster-002, not cluster-001"),
+        "{err}"
+    );
+    let err = ds
+        .create_scope(&ScopeParts::new(e1, u1, c1, LabelsId::new(c1, 4)), "x", "")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cluster-001-labels-004") && err.contains("cluster-001-labels-default"),
+        "{err}"
+    );
+    // A clustering of another layout.
+    let layout = ds.read_umap(u1).unwrap();
+    let flipped: Vec<f32> = layout.xy.chunks(2).flat_map(|p| [p[1], p[0]]).collect();
+    let npy = dir.path().join("flipped.npy");
+    latentscope_io::npy::write_npy_f32(&npy, &flipped, 10_000, Some(2)).unwrap();
+    let u2 = ds.import_umap(&npy, &NoProgress).unwrap();
+    let err = ds
+        .create_scope(
+            &ScopeParts::new(e1, u2, c1, LabelsId::default_for(c1)),
+            "x",
+            "",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("cluster-001 was made from umap-001, not {u2}")),
+        "{err}"
+    );
+    assert!(
+        ds.artifact_ids::<ScopeId>().unwrap() == [ScopeId::new(1)],
+        "nothing written"
+    );
+    // A cluster with no rows gets a label, not a panic.
+    let labeler = KeywordsLabeler::fit(&["a b".to_string()]);
+    assert_eq!(
+        labeler.label_rows(&[]).description,
+        "0 rows. Distinctive terms: ."
+    );
+}
