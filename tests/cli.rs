@@ -548,3 +548,213 @@ fn embed_killed_mid_run_resumes_to_the_uninterrupted_vectors() {
         stdout(&o)
     );
 }
+
+#[test]
+fn run_end_to_end_resumes_when_interrupted_and_refuses_a_finished_run() {
+    fetch_model();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = dir.path().join("pypi head.csv");
+    let all = std::fs::read_to_string(repo_file("data/pypi-10k.csv")).unwrap();
+    let head: Vec<&str> = all.lines().take(1501).collect();
+    std::fs::write(&csv, head.join("\n") + "\n").unwrap();
+    let args = ["run", csv.to_str().unwrap(), "--text-column", "summary"];
+
+    // Interrupt the first run during the embed step.
+    let mut child = bin()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let claim = data.join("pypi-head/embeddings/.embedding-001.claim");
+    let started = Instant::now();
+    while !claim.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("run finished ({status}) before it could be killed");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the embed step never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let o = run(&data, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("continuing it"), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("pypi-head: 1500 rows → "), "{out}");
+    assert!(out.contains("(continued an interrupted run)"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("ingest") && l.ends_with("reused")),
+        "{out}"
+    );
+    for step in ["embed", "umap", "cluster", "label", "scope"] {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(step) && !l.ends_with("reused")),
+            "{step} in {out}"
+        );
+    }
+    assert!(out.contains("next: latentscope show pypi-head"), "{out}");
+
+    // The scope's files, as a reader of the Python format expects them.
+    let store = std::sync::Arc::new(latentscope::io::LocalStore::new(&data));
+    let scope = latentscope::io::table::read_table(
+        store.as_ref(),
+        "pypi-head/scopes/scopes-001-input.parquet",
+        None,
+    )
+    .unwrap();
+    let names: Vec<String> = scope
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "index",
+            "name",
+            "summary",
+            "month",
+            "x",
+            "y",
+            "tile_index_64",
+            "tile_index_128",
+            "cluster",
+            "raw_cluster",
+            "label",
+            "deleted"
+        ]
+    );
+    assert_eq!(scope.num_rows(), 1500);
+
+    // A finished run is refused, naming the dataset and its scope.
+    let line = error_line(&run(&data, &args));
+    assert!(
+        line.contains("\"pypi-head\"") && line.contains("scopes-001"),
+        "{line}"
+    );
+    // So is a dataset made by ingest.
+    let o = run(
+        &data,
+        &[
+            "ingest",
+            "other",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "summary",
+        ],
+    );
+    assert!(o.status.success());
+    let line = error_line(&run(
+        &data,
+        &[
+            "run",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "summary",
+            "--dataset",
+            "other",
+        ],
+    ));
+    assert!(line.contains("\"other\" already exists"), "{line}");
+
+    // show lists every artifact with its parents.
+    let o = run(&data, &["show", "pypi-head"]);
+    let out = stdout(&o);
+    for want in [
+        "embedding-001  candle:sentence-transformers/all-MiniLM-L6-v2",
+        "umap-001  from embedding-001",
+        "cluster-001  from umap-001",
+        "cluster-001-labels-001  keywords",
+        "scopes-001",
+    ] {
+        assert!(out.contains(want), "{want} missing from:\n{out}");
+    }
+    // label and scope by hand: a second labelling and a scope of it; bad ids name what exists.
+    let o = run(&data, &["label", "pypi-head", "cluster-001"]);
+    assert!(
+        stdout(&o).starts_with("cluster-001-labels-002:"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        &data,
+        &[
+            "scope",
+            "pypi-head",
+            "embedding-001",
+            "umap-001",
+            "cluster-001",
+            "2",
+            "--label",
+            "again",
+        ],
+    );
+    assert!(
+        stdout(&o).starts_with("scopes-002:"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let line = error_line(&run(&data, &["label", "pypi-head", "cluster-009"]));
+    assert!(
+        line.contains("cluster-009") && line.contains("cluster-001"),
+        "{line}"
+    );
+    let line = error_line(&run(
+        &data,
+        &[
+            "scope",
+            "pypi-head",
+            "embedding-001",
+            "umap-001",
+            "cluster-001",
+            "7",
+            "--label",
+            "x",
+        ],
+    ));
+    assert!(
+        line.contains("cluster-001-labels-007") && line.contains("cluster-001-labels-002"),
+        "{line}"
+    );
+}
+
+#[test]
+fn show_and_datasets_read_a_python_latentscope_directory() {
+    let data = repo_file("tests/fixtures/python-latentscope-1.0");
+    let o = run(&data, &["datasets"]);
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.starts_with("pypi-10k") && l.contains("10000")),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&data, &["show", "pypi-10k"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for want in [
+        "embedding-001  huggingface-sentence-transformers___all-MiniLM-L6-v2",
+        "LanceDB",
+        "umap-001  from embedding-001",
+        "cluster-001  from umap-001",
+        "cluster-002",
+        "cluster-001-labels-default",
+        "scopes-001  \"PyPI 10k\"",
+        "👍",
+    ] {
+        assert!(out.contains(want), "{want} missing from:\n{out}");
+    }
+}

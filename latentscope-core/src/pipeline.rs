@@ -264,10 +264,12 @@ pub async fn run(
         ds.embed(embedder, &options, progress).await?.id
     });
     let umap = step!("umap", umap, {
-        let mut params = UmapParams::default();
-        params.n_neighbors = config.neighbors;
-        params.min_dist = config.min_dist;
-        params.seed = Some(config.seed);
+        let params = UmapParams {
+            n_neighbors: config.neighbors,
+            min_dist: config.min_dist,
+            seed: Some(config.seed),
+            ..UmapParams::default()
+        };
         ds.project(embedding, &params, &ProjectOptions::default(), progress)?
     });
     let cluster = step!("cluster", cluster, {
