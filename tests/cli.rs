@@ -558,7 +558,15 @@ fn run_end_to_end_resumes_when_interrupted_and_refuses_a_finished_run() {
     let all = std::fs::read_to_string(repo_file("data/pypi-10k.csv")).unwrap();
     let head: Vec<&str> = all.lines().take(1501).collect();
     std::fs::write(&csv, head.join("\n") + "\n").unwrap();
-    let args = ["run", csv.to_str().unwrap(), "--text-column", "summary"];
+    // The transformer model, slow enough to interrupt mid-embed.
+    let args = [
+        "run",
+        csv.to_str().unwrap(),
+        "--text-column",
+        "summary",
+        "--model",
+        "candle:sentence-transformers/all-MiniLM-L6-v2",
+    ];
 
     // Interrupt the first run during the embed step.
     let mut child = bin()

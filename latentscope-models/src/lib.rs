@@ -7,15 +7,17 @@
 //!   [`EmbedderRegistry::register`].
 //! - `candle:` (cargo feature `candle`, on by default): BERT-family
 //!   sentence-transformers models run locally, see [`candle`].
+//! - `static:`: static embeddings in model2vec's format, see [`static_model`];
+//!   `latentscope distill` makes one from any `candle:` model.
 //! - [`locate`] finds model files: a directory, latentscope's model cache,
 //!   or the HuggingFace cache.
 //!
-//! ```no_run
+//! ```
 //! use latentscope_core::EmbedConfig;
 //! let registry = latentscope_models::registry();
-//! let model = registry.resolve("candle:sentence-transformers/all-MiniLM-L6-v2", &EmbedConfig::default())?;
+//! let model = registry.resolve("static:minilm", &EmbedConfig::default())?;
 //! let vectors = futures::executor::block_on(model.embed(&["hello".to_string()]))?;
-//! assert_eq!(vectors[0].len(), 384);
+//! assert_eq!(vectors[0].len(), 256);
 //! # Ok::<(), latentscope_core::EmbedError>(())
 //! ```
 #![deny(missing_docs)]
@@ -24,6 +26,7 @@
 #[cfg(feature = "candle")]
 pub mod candle;
 pub mod locate;
+pub mod static_model;
 
 #[cfg(feature = "candle")]
 use std::sync::Arc;
@@ -32,7 +35,7 @@ pub use latentscope_core;
 use latentscope_core::EmbedderRegistry;
 
 /// The model `embed` uses when none is named.
-pub const DEFAULT_MODEL: &str = "candle:sentence-transformers/all-MiniLM-L6-v2";
+pub const DEFAULT_MODEL: &str = "static:minilm";
 
 /// A registry holding every backend compiled into this build; backends
 /// left out are registered as missing, so asking for one names its feature.
@@ -52,5 +55,17 @@ pub fn registry() -> EmbedderRegistry {
     );
     #[cfg(not(feature = "candle"))]
     registry.register_missing("candle", candle_about, "candle");
+    registry.register_provider(
+        "static",
+        "static embeddings (model2vec format: ours, model2vec's, potion models): the built-in `minilm` (256 dims, distilled from all-MiniLM-L6-v2, no download), a directory or a cached model",
+        &["static:minilm", "static:/path/to/model2vec-dir"],
+        std::sync::Arc::new(|name, config| {
+            if name == static_model::builtin::NAME {
+                return Ok(std::sync::Arc::new(static_model::builtin::load(config)?));
+            }
+            let dir = locate::find_model_dir(name, "model.safetensors")?;
+            Ok(std::sync::Arc::new(static_model::StaticModel::load_dir(&dir, name, config)?))
+        }),
+    );
     registry
 }

@@ -93,6 +93,33 @@ enum Command {
         #[arg(long, default_value_t = 5.0)]
         checkpoint_seconds: f64,
     },
+    /// Distil a static embedding model (model2vec format) from a BERT-family sentence model.
+    Distill {
+        /// The teacher: a candle model spec or directory (candle:sentence-transformers/all-MiniLM-L6-v2)
+        #[arg(long = "from", value_name = "MODEL")]
+        teacher: String,
+        /// Output dimensions (PCA components)
+        #[arg(long, default_value_t = 256)]
+        dims: usize,
+        /// The directory to write
+        #[arg(long)]
+        out: PathBuf,
+        /// Storage: float16 (model2vec's default), int8 (per-row scales), float32
+        #[arg(long, default_value = "float16")]
+        precision: String,
+        /// SIF coefficient of the token weights
+        #[arg(long, default_value_t = 1e-4)]
+        sif: f64,
+        /// Refine the token vectors against the teacher's sentence vectors of this table's rows (keep them apart from rows you measure on)
+        #[arg(long, value_name = "FILE")]
+        refine_on: Option<PathBuf>,
+        /// The text column of --refine-on
+        #[arg(long, default_value = "text")]
+        refine_column: String,
+        /// Ridge coefficient of the refinement (× rows)
+        #[arg(long, default_value_t = 1e-6)]
+        ridge: f64,
+    },
     /// Project an embedding to 2-D with UMAP (or PCA).
     Umap {
         /// The dataset.
@@ -322,6 +349,25 @@ pub(crate) fn run() -> Result<()> {
         }
         Command::Tag { dataset, action } => tag(store, &dataset, action),
         Command::Models => models(),
+        Command::Distill {
+            teacher,
+            dims,
+            out,
+            precision,
+            sif,
+            refine_on,
+            refine_column,
+            ridge,
+        } => steps::distill(
+            &teacher,
+            dims,
+            &out,
+            &precision,
+            sif,
+            refine_on
+                .as_deref()
+                .map(|f| (f, refine_column.as_str(), ridge)),
+        ),
         Command::Label {
             dataset,
             cluster,

@@ -229,3 +229,99 @@ pub(crate) fn demo(store: Arc<dyn Store>, data_dir: &Path, model: &str) -> Resul
     }
     pipeline(store, data_dir, DEMO_DATASET, &config)
 }
+
+#[cfg(feature = "candle")]
+pub(crate) fn distill(
+    teacher: &str,
+    dims: usize,
+    out: &Path,
+    precision: &str,
+    sif: f64,
+    refine: Option<(&Path, &str, f64)>,
+) -> Result<()> {
+    use latentscope::models::candle::CandleEmbedder;
+    use latentscope::models::static_model::distill::{DistillOptions, Precision, distill};
+    let precision = match precision {
+        "float16" | "f16" => Precision::F16,
+        "int8" | "i8" => Precision::I8,
+        "float32" | "f32" => Precision::F32,
+        other => bail!("unknown precision {other:?}; use float16, int8 or float32"),
+    };
+    if out.join("model.safetensors").exists() {
+        bail!(
+            "{} already holds a model; choose another --out",
+            out.display()
+        );
+    }
+    let started = Instant::now();
+    let name = teacher.strip_prefix("candle:").unwrap_or(teacher);
+    let model = CandleEmbedder::load(name, &EmbedConfig::default())?;
+    let mut options = DistillOptions::new(dims);
+    options.precision = precision;
+    options.sif_coefficient = sif;
+    let bars = Bars::new("tokens");
+    let result = distill(&model, &options, &bars);
+    bars.finish();
+    let mut distilled = result?;
+    let mut record = serde_json::Map::new();
+    if let Some((file, column, ridge)) = refine {
+        // The training rows, read like any input (a dataset in memory).
+        let store = Arc::new(latentscope::io::MemoryStore::new());
+        let train = latentscope::ingest::ingest_file(
+            store,
+            "train",
+            file,
+            &latentscope::ingest::IngestOptions::new(column),
+            &latentscope::NoProgress,
+        )?;
+        let (texts, _) = train.texts()?;
+        let bars = Bars::new("rows");
+        let result = distilled.refine(&model, &texts, ridge, &bars);
+        bars.finish();
+        let report = result?;
+        eprintln!(
+            "refined on {} rows of {} (ridge {ridge}): mean cosine to the teacher on them {:.4}",
+            report.rows,
+            file.display(),
+            report.train_cosine
+        );
+        record.insert(
+            "refinement".into(),
+            serde_json::json!({
+                "method": "least-squares linear map from the static sentence vectors to the teacher's, folded into the table (tokenlearn-style, closed form)",
+                "train_file": file.file_name().map(|f| f.to_string_lossy().to_string()),
+                "train_column": column,
+                "train_rows": report.rows,
+                "ridge": ridge,
+                "train_cosine": report.train_cosine,
+            }),
+        );
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    record.insert("command".into(), command.into());
+    record.insert("seconds".into(), started.elapsed().as_secs_f64().into());
+    distilled.save(out, &record)?;
+    println!(
+        "distilled {} tokens × {dims} dims ({}) from {name} in {:.1}s into {} (PCA kept {:.1}% of the variance{}); use it with --model static:{}",
+        distilled.tokens.len(),
+        precision.name(),
+        started.elapsed().as_secs_f64(),
+        out.display(),
+        100.0 * distilled.explained_variance,
+        if refine.is_some() { ", refined" } else { "" },
+        out.display()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "candle"))]
+pub(crate) fn distill(
+    _: &str,
+    _: usize,
+    _: &Path,
+    _: &str,
+    _: f64,
+    _: Option<(&Path, &str, f64)>,
+) -> Result<()> {
+    bail!("distilling needs the cargo feature `candle`, which this build does not have")
+}

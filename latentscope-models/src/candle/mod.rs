@@ -179,6 +179,31 @@ impl CandleEmbedder {
             .collect())
     }
 
+    /// The mean of the last hidden states of each token-id sequence, not
+    /// normalised: the teacher's side of distilling a static model.
+    pub fn mean_pooled(&self, sequences: &[Vec<u32>]) -> Vec<Vec<f32>> {
+        let inner = &self.inner;
+        let seqs: Vec<Sequence> = sequences
+            .iter()
+            .map(|ids| Sequence {
+                ids: ids.clone(),
+                type_ids: vec![0; ids.len()],
+            })
+            .collect();
+        let pooled = inner
+            .pool
+            .install(|| inner.bert.encode(&seqs, Pooling::Mean, inner.threads));
+        pooled
+            .chunks_exact(inner.bert.hidden)
+            .map(<[f32]>::to_vec)
+            .collect()
+    }
+
+    /// The directory the model was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
     /// Embeds a batch on the calling thread's behalf, blocking until done.
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let inner = &self.inner;
