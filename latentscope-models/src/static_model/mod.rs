@@ -254,10 +254,12 @@ impl StaticModel {
         })
     }
 
-    /// The token ids a text is embedded from (truncated, `[UNK]` kept).
+    /// The token ids a text is embedded from (truncated, `[UNK]` left
+    /// out, as model2vec's `tokenize` gives them).
     pub fn token_ids(&self, text: &str) -> Vec<u32> {
         let mut ids = Vec::new();
         self.inner.tokenize(text, &mut ids);
+        ids.retain(|&id| Some(id) != self.inner.unk);
         ids
     }
 
@@ -273,11 +275,14 @@ impl StaticModel {
             .tokenizer
             .encode_fast(self.inner.truncate(text), false)
             .map(|e| {
-                e.get_ids()
+                let mut ids: Vec<u32> = e
+                    .get_ids()
                     .iter()
                     .copied()
                     .take(self.inner.max_tokens)
-                    .collect()
+                    .collect();
+                ids.retain(|&id| Some(id) != self.inner.unk);
+                ids
             })
             .unwrap_or_default()
     }
