@@ -68,7 +68,7 @@ impl MatrixWriter {
     pub fn create(store: &dyn Store, key: &str, column: &str, cols: usize) -> Result<Self> {
         let schema = matrix_schema(column, cols);
         Ok(Self {
-            writer: ParquetWriter::create(store, key, schema.clone())?,
+            writer: ParquetWriter::create_dense(store, key, schema.clone())?,
             schema,
             cols,
         })

@@ -43,8 +43,9 @@ pub struct EmbedOptions {
     pub batch_size: Option<usize>,
     /// Calls in flight at once.
     pub concurrency: Option<usize>,
-    /// Seconds of work between checkpoints (0: after every part). Fast
-    /// backends finish before the first and write no checkpoint at all.
+    /// Seconds of work between checkpoints (0: after every part). A part
+    /// computed in under a tenth of this is never checkpointed (redoing it
+    /// costs less than writing it), so fast backends write none.
     pub checkpoint_seconds: f64,
     /// The spec the user asked for (recorded; default: the embedder's own).
     pub model_spec: Option<String>,
@@ -307,8 +308,13 @@ impl EmbedRun<'_> {
                     data
                 }
                 None => {
+                    let part_started = Instant::now();
                     let data = self.embed_part(range.clone()).await?;
-                    if last_checkpoint.elapsed().as_secs_f64() >= self.checkpoint_seconds
+                    // A part that is quick to redo is not worth writing twice.
+                    let slow =
+                        part_started.elapsed().as_secs_f64() >= 0.1 * self.checkpoint_seconds;
+                    if slow
+                        && last_checkpoint.elapsed().as_secs_f64() >= self.checkpoint_seconds
                         && range.end < rows
                     {
                         let mut w = MatrixWriter::create(store, &part_key, EMBEDDING_COLUMN, dims)?;

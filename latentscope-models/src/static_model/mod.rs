@@ -233,7 +233,7 @@ impl StaticModel {
         let spec = EmbedderSpec::new("static", model, out_dims)
             .with_max_tokens(Some(max_tokens))
             .with_normalized(normalize || out_dims < dims)
-            .with_batching(8192, 1);
+            .with_batching(1024, 1);
         Ok(Self {
             spec,
             inner: Arc::new(Inner {
@@ -321,11 +321,34 @@ impl Inner {
 
     fn tokenize(&self, text: &str, ids: &mut Vec<u32>) {
         let text = self.truncate(text);
-        let fast = self.fast.as_ref().is_some_and(|f| f.encode(text, ids));
-        if !fast && let Ok(e) = self.tokenizer.encode_fast(text, false) {
-            ids.extend_from_slice(e.get_ids());
+        match &self.fast {
+            Some(fast) if text.is_ascii() => {
+                fast.encode(text, ids);
+            }
+            // The BERT normaliser works character by character and the
+            // pre-tokenizer splits at whitespace, so a text can be tokenised
+            // chunk by chunk between ASCII spaces: ASCII chunks on the fast
+            // path, the others through the `tokenizers` crate.
+            Some(fast) => {
+                for chunk in text
+                    .split([' ', '\t', '\n', '\r'])
+                    .filter(|c| !c.is_empty())
+                {
+                    if !fast.encode(chunk, ids) {
+                        self.reference(chunk, ids);
+                    }
+                }
+            }
+            None => self.reference(text, ids),
         }
         ids.truncate(self.max_tokens);
+    }
+
+    /// Appends the ids the `tokenizers` crate gives `text`.
+    fn reference(&self, text: &str, ids: &mut Vec<u32>) {
+        if let Ok(e) = self.tokenizer.encode_fast(text, false) {
+            ids.extend_from_slice(e.get_ids());
+        }
     }
 
     /// The (weighted) mean of the tokens' rows, normalised, into `out`.
@@ -333,6 +356,11 @@ impl Inner {
         sum.fill(0.0);
         let d = self.dims;
         let mut count = 0usize;
+        // Rows and scales are gathered four at a time, so the running sum is
+        // loaded and stored once per four tokens.
+        let mut rows = [0usize; 4];
+        let mut scales = [0f32; 4];
+        let mut pending = 0;
         for &id in ids {
             if Some(id) == self.unk {
                 continue;
@@ -347,24 +375,22 @@ impl Inner {
             if row >= self.rows {
                 continue;
             }
-            let scale = self
+            rows[pending] = row;
+            scales[pending] = self
                 .weights
                 .as_ref()
                 .map_or(1.0, |w| w.get(id as usize).copied().unwrap_or(1.0));
-            match &self.table {
-                Table::F32(t) => {
-                    for (s, v) in sum.iter_mut().zip(&t[row * d..(row + 1) * d]) {
-                        *s += v * scale;
-                    }
-                }
-                Table::I8(t) => {
-                    for (s, &v) in sum.iter_mut().zip(&t[row * d..(row + 1) * d]) {
-                        *s += v as f32 * scale;
-                    }
-                }
-            }
+            pending += 1;
             count += 1;
+            if pending == 4 {
+                self.accumulate(sum, &rows, &scales);
+                pending = 0;
+            }
         }
+        for k in 0..pending {
+            self.accumulate(sum, &[rows[k]; 4], &[scales[k], 0.0, 0.0, 0.0]);
+        }
+        let _ = d;
         let kept = &sum[..self.out_dims];
         let inv = 1.0 / count.max(1) as f32;
         if self.normalize {
@@ -382,6 +408,81 @@ impl Inner {
                 *o = v * inv;
             }
         }
+    }
+
+    /// `sum += Σ scales[k] · table[rows[k]]` for four rows.
+    #[inline]
+    fn accumulate(&self, sum: &mut [f32], rows: &[usize; 4], scales: &[f32; 4]) {
+        let d = self.dims;
+        match &self.table {
+            Table::F32(t) => {
+                let r: [&[f32]; 4] = rows.map(|r| &t[r * d..(r + 1) * d]);
+                kernels::add4(sum, r, *scales);
+            }
+            Table::I8(t) => {
+                let r: [&[i8]; 4] = rows.map(|r| &t[r * d..(r + 1) * d]);
+                kernels::add4_i8(sum, r, *scales);
+            }
+        }
+    }
+}
+
+/// The pooling kernels, with an AVX2/FMA build chosen at run time.
+mod kernels {
+    macro_rules! add4_body {
+        ($sum:expr, $r:expr, $s:expr) => {
+            let [s0, s1, s2, s3] = $s;
+            let rows = $sum.iter_mut().zip($r[0]).zip($r[1]).zip($r[2]).zip($r[3]);
+            for ((((t, a), b), c), e) in rows {
+                *t += *a as f32 * s0 + *b as f32 * s1 + *c as f32 * s2 + *e as f32 * s3;
+            }
+        };
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn add4_avx2(sum: &mut [f32], r: [&[f32]; 4], s: [f32; 4]) {
+        add4_body!(sum, r, s);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn add4_i8_avx2(sum: &mut [f32], r: [&[i8]; 4], s: [f32; 4]) {
+        add4_body!(sum, r, s);
+    }
+
+    fn has_avx2() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::sync::OnceLock;
+            static AVX2: OnceLock<bool> = OnceLock::new();
+            *AVX2.get_or_init(|| {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
+    /// `sum += Σ s[k] · r[k]` (every slice as long as `sum`).
+    pub(super) fn add4(sum: &mut [f32], r: [&[f32]; 4], s: [f32; 4]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            return unsafe { add4_avx2(sum, r, s) };
+        }
+        add4_body!(sum, r, s);
+    }
+
+    /// As [`add4`], for int8 rows.
+    pub(super) fn add4_i8(sum: &mut [f32], r: [&[i8]; 4], s: [f32; 4]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            return unsafe { add4_i8_avx2(sum, r, s) };
+        }
+        add4_body!(sum, r, s);
     }
 }
 
