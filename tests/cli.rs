@@ -450,9 +450,12 @@ fn embed_killed_mid_run_resumes_to_the_uninterrupted_vectors() {
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    // The transformer model, slow enough to interrupt mid-run.
     let args = [
         "embed",
         "d",
+        "--model",
+        "candle:sentence-transformers/all-MiniLM-L6-v2",
         "--batch-size",
         "4",
         "--checkpoint-seconds",

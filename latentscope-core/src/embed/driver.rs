@@ -263,6 +263,14 @@ impl Dataset {
     }
 }
 
+/// What the embed loop sends the writer thread.
+enum WriterMessage {
+    /// The next rows, in order.
+    Rows(Vec<f32>),
+    /// Every row was sent: commit the file.
+    Finish,
+}
+
 /// The state of one run, between claim and commit.
 struct EmbedRun<'a> {
     ds: &'a Dataset,
@@ -281,16 +289,53 @@ impl EmbedRun<'_> {
     async fn run(&self) -> Result<(u64, Vec<f32>, Vec<f32>)> {
         let store = self.ds.store().as_ref();
         let dims = self.params.dimensions;
-        let rows = self.texts.len();
-        let part_rows = self.params.part_rows;
         let folder = EmbeddingId::FOLDER;
         let id = self.id;
-        let mut out = MatrixWriter::create(
+        let out = MatrixWriter::create(
             store,
             &self.ds.key(&format!("{folder}/{id}.parquet")),
             EMBEDDING_COLUMN,
             dims,
         )?;
+        // Parts are encoded and written on a thread of their own while the
+        // next part is embedded; the file commits only on `Finish`.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<WriterMessage>(2);
+        let writer = std::thread::spawn(move || -> Result<()> {
+            let mut out = out;
+            for message in rx {
+                match message {
+                    WriterMessage::Rows(data) => out.write_rows(&data)?,
+                    WriterMessage::Finish => {
+                        out.finish()?;
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(()) // abandoned: dropping the writer discards the temporary file
+        });
+        let result = self.run_parts(store, tx).await;
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(Error::InvalidInput {
+                source_name: format!("{folder}/{id}.parquet"),
+                message: "the writer thread panicked".into(),
+            })
+        });
+        let (resumed, min, max) = result?;
+        written?;
+        Ok((resumed, min, max))
+    }
+
+    /// Embeds (or reads back) every part in order and sends it to the writer.
+    async fn run_parts(
+        &self,
+        store: &dyn Store,
+        out: std::sync::mpsc::SyncSender<WriterMessage>,
+    ) -> Result<(u64, Vec<f32>, Vec<f32>)> {
+        let dims = self.params.dimensions;
+        let rows = self.texts.len();
+        let part_rows = self.params.part_rows;
+        let folder = EmbeddingId::FOLDER;
+        let id = self.id;
         let mut min = vec![f32::INFINITY; dims];
         let mut max = vec![f32::NEG_INFINITY; dims];
         let mut resumed = 0u64;
@@ -331,9 +376,11 @@ impl EmbedRun<'_> {
                     *hi = hi.max(*v);
                 }
             }
-            out.write_rows(&data)?;
+            if out.send(WriterMessage::Rows(data)).is_err() {
+                break; // the writer failed; its error is reported by `run`
+            }
         }
-        out.finish()?;
+        let _ = out.send(WriterMessage::Finish);
         if rows == 0 {
             min.fill(0.0);
             max.fill(0.0);
