@@ -34,6 +34,26 @@ use std::sync::Arc;
 pub use latentscope_core;
 use latentscope_core::EmbedderRegistry;
 
+/// A backend's own rayon pool of `threads` threads (all cores when `None`),
+/// so its compute never runs on the caller's executor or the global pool.
+pub(crate) fn compute_pool(
+    backend: &str,
+    threads: Option<usize>,
+) -> Result<(rayon::ThreadPool, usize), latentscope_core::EmbedError> {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let name = backend.to_string();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(move |i| format!("{name}-{i}"))
+        .build()
+        .map_err(|e| latentscope_core::EmbedError::Backend {
+            backend: backend.to_string(),
+            message: format!("cannot start {threads} threads: {e}"),
+        })?;
+    Ok((pool, threads))
+}
+
 /// The model `embed` uses when none is named.
 pub const DEFAULT_MODEL: &str = "static:minilm";
 

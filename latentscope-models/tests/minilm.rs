@@ -4,16 +4,16 @@
 //! input of `tests/fixtures/minilm-reference.json`.
 #![cfg(feature = "candle")]
 
+mod common;
+
+use common::{cosine, repo};
+
 use std::path::PathBuf;
 use std::process::Command;
 
 use latentscope_core::{EmbedConfig, EmbedError, Embedder};
 use latentscope_models::candle::CandleEmbedder;
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// The model directory, fetched by the project's script if not cached.
 fn model_dir() -> PathBuf {
@@ -41,13 +41,6 @@ fn floats(v: &Value) -> Vec<f32> {
         .iter()
         .map(|x| x.as_f64().unwrap() as f32)
         .collect()
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb)
 }
 
 #[test]

@@ -2,22 +2,15 @@
 //! vectors of it; the fast tokenizer equals the `tokenizers` crate on real
 //! rows; a model distilled from the real MiniLM has the method's properties.
 
+mod common;
+
+use common::{cosine, repo};
+
 use std::path::PathBuf;
 
 use latentscope_core::{EmbedConfig, Embedder};
 use latentscope_models::static_model::{StaticModel, builtin};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb)
-}
 
 #[test]
 fn the_shipped_model_reproduces_model2vecs_vectors() {

@@ -136,17 +136,7 @@ impl CandleEmbedder {
                 ..Default::default()
             }))
             .map_err(|e| invalid(format!("tokenizer.json: {e}")))?;
-        let threads = config
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("candle-{i}"))
-            .build()
-            .map_err(|e| EmbedError::Backend {
-                backend: "candle".into(),
-                message: format!("cannot start {threads} threads: {e}"),
-            })?;
+        let (pool, threads) = crate::compute_pool("candle", config.threads)?;
         let spec = EmbedderSpec::new("candle", model, dimensions)
             .with_max_tokens(Some(max_tokens))
             .with_default_prefix(default_prefix)

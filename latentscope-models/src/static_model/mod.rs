@@ -219,17 +219,7 @@ impl StaticModel {
             Some(d) => d,
             None => dims,
         };
-        let threads = config
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("static-{i}"))
-            .build()
-            .map_err(|e| EmbedError::Backend {
-                backend: "static".into(),
-                message: format!("cannot start {threads} threads: {e}"),
-            })?;
+        let (pool, _) = crate::compute_pool("static", config.threads)?;
         let spec = EmbedderSpec::new("static", model, out_dims)
             .with_max_tokens(Some(max_tokens))
             .with_normalized(normalize || out_dims < dims)
