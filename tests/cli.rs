@@ -19,6 +19,11 @@ fn run(data: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `latentscope ingest <id> <file> --text-column <column>`.
+fn ingest(data: &Path, id: &str, file: &str, column: &str) -> Output {
+    run(data, &["ingest", id, file, "--text-column", column])
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -49,16 +54,7 @@ fn ingest_the_shipped_dataset_and_list_it() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let csv = repo_file("data/pypi-10k.csv");
-    let o = run(
-        &data,
-        &[
-            "ingest",
-            "pypi-10k",
-            csv.to_str().unwrap(),
-            "--text-column",
-            "summary",
-        ],
-    );
+    let o = ingest(&data, "pypi-10k", csv.to_str().unwrap(), "summary");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("(from --data-dir)"));
     assert!(
@@ -164,7 +160,7 @@ fn bad_inputs_fail_with_one_clear_line_and_leave_nothing() {
         ),
     ];
     for (file, column, expected) in &cases {
-        let o = run(&data, &["ingest", "d", file, "--text-column", column]);
+        let o = ingest(&data, "d", file, column);
         let line = error_line(&o);
         assert!(
             line.contains(expected),
@@ -181,7 +177,7 @@ fn bad_inputs_fail_with_one_clear_line_and_leave_nothing() {
 
     let good = write("good.csv", b"text\nhello\n");
     for bad_id in ["a/b", "..", "has space", "x.y"] {
-        let o = run(&data, &["ingest", bad_id, &good, "--text-column", "text"]);
+        let o = ingest(&data, bad_id, &good, "text");
         assert!(error_line(&o).contains("invalid dataset id"), "{bad_id}");
     }
     assert!(!data.exists() || std::fs::read_dir(&data).unwrap().next().is_none());
@@ -194,20 +190,14 @@ fn ingest_into_an_existing_id_is_refused_and_untouched() {
     let a = dir.path().join("a.csv");
     std::fs::write(&a, "text\nfirst\n").unwrap();
     assert!(
-        run(
-            &data,
-            &["ingest", "d", a.to_str().unwrap(), "--text-column", "text"]
-        )
-        .status
-        .success()
+        ingest(&data, "d", a.to_str().unwrap(), "text")
+            .status
+            .success()
     );
     let before = std::fs::read(data.join("d/input.parquet")).unwrap();
     let b = dir.path().join("b.csv");
     std::fs::write(&b, "text\nsecond\nthird\n").unwrap();
-    let o = run(
-        &data,
-        &["ingest", "d", b.to_str().unwrap(), "--text-column", "text"],
-    );
+    let o = ingest(&data, "d", b.to_str().unwrap(), "text");
     assert!(error_line(&o).contains("dataset \"d\" already exists"));
     assert_eq!(std::fs::read(data.join("d/input.parquet")).unwrap(), before);
 }
@@ -270,16 +260,7 @@ fn killed_ingest_leaves_the_dataset_absent() {
     );
     assert!(!ds_dir.join("meta.json").exists());
     assert_nothing_left_listed(&data, "big");
-    let o = run(
-        &data,
-        &[
-            "ingest",
-            "big",
-            csv.to_str().unwrap(),
-            "--text-column",
-            "text",
-        ],
-    );
+    let o = ingest(&data, "big", csv.to_str().unwrap(), "text");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("ingested 1500000 rows"));
 }
@@ -296,18 +277,9 @@ fn import_umap_and_tags_from_the_command_line() {
     let csv = dir.path().join("t.csv");
     std::fs::write(&csv, "text\na\nb\nc\n").unwrap();
     assert!(
-        run(
-            &data,
-            &[
-                "ingest",
-                "t",
-                csv.to_str().unwrap(),
-                "--text-column",
-                "text"
-            ]
-        )
-        .status
-        .success()
+        ingest(&data, "t", csv.to_str().unwrap(), "text")
+            .status
+            .success()
     );
     let npy = dir.path().join("xy.npy");
     latentscope::io::npy::write_npy_f32(&npy, &[0.0, 0.0, 1.0, 1.0, 2.0, 0.5], 3, Some(2)).unwrap();
@@ -332,18 +304,9 @@ fn umap_and_cluster_from_the_command_line() {
     let data = dir.path().join("data");
     let csv = repo_file("data/pypi-10k.csv");
     assert!(
-        run(
-            &data,
-            &[
-                "ingest",
-                "p",
-                csv.to_str().unwrap(),
-                "--text-column",
-                "summary"
-            ]
-        )
-        .status
-        .success()
+        ingest(&data, "p", csv.to_str().unwrap(), "summary")
+            .status
+            .success()
     );
     let vectors = repo_file("tests/fixtures/pypi-10k/minilm-embeddings-f16.npy");
     let o = run(&data, &["import-embedding", "p", vectors.to_str().unwrap()]);
@@ -439,16 +402,7 @@ fn embed_killed_mid_run_resumes_to_the_uninterrupted_vectors() {
     let all = std::fs::read_to_string(repo_file("data/pypi-10k.csv")).unwrap();
     let head: Vec<&str> = all.lines().take(1201).collect();
     std::fs::write(&csv, head.join("\n") + "\n").unwrap();
-    let o = run(
-        &data,
-        &[
-            "ingest",
-            "d",
-            csv.to_str().unwrap(),
-            "--text-column",
-            "summary",
-        ],
-    );
+    let o = ingest(&data, "d", csv.to_str().unwrap(), "summary");
     assert!(o.status.success(), "{}", stderr(&o));
     // The transformer model, slow enough to interrupt mid-run.
     let args = [
@@ -656,16 +610,7 @@ fn run_end_to_end_resumes_when_interrupted_and_refuses_a_finished_run() {
         "{line}"
     );
     // So is a dataset made by ingest.
-    let o = run(
-        &data,
-        &[
-            "ingest",
-            "other",
-            csv.to_str().unwrap(),
-            "--text-column",
-            "summary",
-        ],
-    );
+    let o = ingest(&data, "other", csv.to_str().unwrap(), "summary");
     assert!(o.status.success());
     let line = error_line(&run(
         &data,

@@ -268,6 +268,10 @@ impl Labeler for KeywordsLabeler {
         m
     }
 
+    fn reads_texts(&self) -> bool {
+        false // fitted on every row already
+    }
+
     async fn label(&self, cluster: &ClusterSample<'_>) -> Result<ClusterLabel, LabelError> {
         Ok(self.label_rows(cluster.rows))
     }

@@ -84,6 +84,11 @@ pub trait Labeler: Send + Sync {
     fn params(&self) -> Map<String, Value> {
         Map::new()
     }
+    /// Whether [`ClusterSample::texts`] is used (a labeler fitted on the
+    /// dataset, like the keywords one, says no and the texts are not read).
+    fn reads_texts(&self) -> bool {
+        true
+    }
     /// Labels one cluster.
     async fn label(&self, cluster: &ClusterSample<'_>) -> Result<ClusterLabel, LabelError>;
 }
@@ -250,7 +255,11 @@ impl Dataset {
             Checkpoint::default()
         };
         let resumed = done.labels.len() as u64;
-        let (texts, _) = self.texts()?;
+        let texts = if labeler.reads_texts() {
+            self.texts()?.0
+        } else {
+            Vec::new()
+        };
         let total = rows.len() as u64;
         check(progress, "label", resumed, Some(total))?;
         let todo: Vec<(i64, Vec<u64>)> = rows
@@ -262,9 +271,13 @@ impl Dataset {
             .collect();
         let context = options.context.as_str();
         let jobs = todo.iter().map(|(c, members)| {
-            let sample = sample_rows(members, options.samples)
-                .map(|i| texts[i as usize].clone())
-                .collect();
+            let sample = if texts.is_empty() {
+                Vec::new()
+            } else {
+                sample_rows(members, options.samples)
+                    .map(|i| texts[i as usize].clone())
+                    .collect()
+            };
             let cs = ClusterSample {
                 cluster: *c,
                 rows: members,
