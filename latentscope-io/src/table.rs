@@ -52,19 +52,6 @@ impl ParquetWriter {
         Self::create_with(store, key, schema, props)
     }
 
-    /// Starts a table of dense float vectors: no dictionary and no column
-    /// statistics (neither helps millions of distinct floats, and both cost
-    /// time), Snappy compression.
-    pub fn create_dense(store: &dyn Store, key: &str, schema: SchemaRef) -> Result<Self> {
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_dictionary_enabled(false)
-            .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .build();
-        Self::create_with(store, key, schema, props)
-    }
-
     fn create_with(
         store: &dyn Store,
         key: &str,

@@ -69,6 +69,13 @@ fn the_fast_tokenizer_equals_the_tokenizers_crate_on_real_rows() {
             "e-mail: a@b.co",
             "ALLCAPS MixedCase",
             "don't won't it's",
+            // Piece lengths around the fast path's key sizes (8, 16 bytes)
+            // and the vocabulary's longest pieces (17 and 18 bytes).
+            "abcdefgh abcdefghi qwertyuiopasdfgh qwertyuiopasdfghj",
+            "telecommunications telecommunication telecommunicationsx",
+            "Disqualifications interdisciplinaryness misunderstandings",
+            "internationalization electroencephalography supercalifragilisticexpialidocious",
+            "zzzzzzzzzzzzzzzzzzzzzzzzz ##ing ## #",
         ]
         .map(|s| s.to_string()),
     );

@@ -168,6 +168,7 @@ impl Dataset {
             texts: &texts,
             embedder,
             concurrency,
+            sort_by_length: spec.sort_by_length,
             checkpoint_seconds: options.checkpoint_seconds,
             progress,
         };
@@ -279,6 +280,7 @@ struct EmbedRun<'a> {
     texts: &'a [String],
     embedder: &'a dyn Embedder,
     concurrency: usize,
+    sort_by_length: bool,
     checkpoint_seconds: f64,
     progress: &'a dyn Progress,
 }
@@ -298,20 +300,35 @@ impl EmbedRun<'_> {
             dims,
         )?;
         // Parts are encoded and written on a thread of their own while the
-        // next part is embedded; the file commits only on `Finish`.
+        // next part is embedded (it also takes each column's range); the
+        // file commits only on `Finish`.
         let (tx, rx) = std::sync::mpsc::sync_channel::<WriterMessage>(2);
-        let writer = std::thread::spawn(move || -> Result<()> {
+        let writer = std::thread::spawn(move || -> Result<(Vec<f32>, Vec<f32>)> {
             let mut out = out;
+            let mut min = vec![f32::INFINITY; dims];
+            let mut max = vec![f32::NEG_INFINITY; dims];
             for message in rx {
                 match message {
-                    WriterMessage::Rows(data) => out.write_rows(&data)?,
+                    WriterMessage::Rows(data) => {
+                        for row in data.chunks_exact(dims) {
+                            for ((v, lo), hi) in row.iter().zip(&mut min).zip(&mut max) {
+                                *lo = lo.min(*v);
+                                *hi = hi.max(*v);
+                            }
+                        }
+                        out.write_rows(&data)?;
+                    }
                     WriterMessage::Finish => {
-                        out.finish()?;
-                        return Ok(());
+                        if out.finish()? == 0 {
+                            min.fill(0.0);
+                            max.fill(0.0);
+                        }
+                        return Ok((min, max));
                     }
                 }
             }
-            Ok(()) // abandoned: dropping the writer discards the temporary file
+            // Abandoned: dropping the writer discards the temporary file.
+            Ok((Vec::new(), Vec::new()))
         });
         let result = self.run_parts(store, tx).await;
         let written = writer.join().unwrap_or_else(|_| {
@@ -320,24 +337,23 @@ impl EmbedRun<'_> {
                 message: "the writer thread panicked".into(),
             })
         });
-        let (resumed, min, max) = result?;
-        written?;
+        let resumed = result?;
+        let (min, max) = written?;
         Ok((resumed, min, max))
     }
 
-    /// Embeds (or reads back) every part in order and sends it to the writer.
+    /// Embeds (or reads back) every part in order and sends it to the
+    /// writer; returns the rows taken from checkpoints.
     async fn run_parts(
         &self,
         store: &dyn Store,
         out: std::sync::mpsc::SyncSender<WriterMessage>,
-    ) -> Result<(u64, Vec<f32>, Vec<f32>)> {
+    ) -> Result<u64> {
         let dims = self.params.dimensions;
         let rows = self.texts.len();
         let part_rows = self.params.part_rows;
         let folder = EmbeddingId::FOLDER;
         let id = self.id;
-        let mut min = vec![f32::INFINITY; dims];
-        let mut max = vec![f32::NEG_INFINITY; dims];
         let mut resumed = 0u64;
         let mut last_checkpoint = Instant::now();
         check(self.progress, "embed", 0, Some(rows as u64))?;
@@ -370,22 +386,12 @@ impl EmbedRun<'_> {
                     data
                 }
             };
-            for row in data.chunks_exact(dims) {
-                for ((v, lo), hi) in row.iter().zip(&mut min).zip(&mut max) {
-                    *lo = lo.min(*v);
-                    *hi = hi.max(*v);
-                }
-            }
             if out.send(WriterMessage::Rows(data)).is_err() {
                 break; // the writer failed; its error is reported by `run`
             }
         }
         let _ = out.send(WriterMessage::Finish);
-        if rows == 0 {
-            min.fill(0.0);
-            max.fill(0.0);
-        }
-        Ok((resumed, min, max))
+        Ok(resumed)
     }
 
     /// A checkpointed part, if one was written and has the right shape.
@@ -409,56 +415,67 @@ impl EmbedRun<'_> {
         }
     }
 
-    /// Embeds the rows of one part, longest first, in batches; returns
-    /// their vectors in row order.
+    /// Embeds the rows of one part in batches (longest first when the
+    /// backend pads, else in order and without copying the texts when there
+    /// is no prefix); returns their vectors in row order.
     async fn embed_part(&self, range: Range<usize>) -> Result<Vec<f32>> {
         let dims = self.params.dimensions;
+        let batch = self.params.batch_size;
         let total = self.texts.len() as u64;
-        let mut order: Vec<usize> = range.clone().collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(self.texts[i].len()));
         let prefix = self.params.prefix.as_str();
-        let batches = order.chunks(self.params.batch_size).map(|rows| {
-            let texts: Vec<String> = rows
-                .iter()
-                .map(|&i| format!("{prefix}{}", self.texts[i]))
-                .collect();
-            async move { (rows, self.embedder.embed(&texts).await) }
-        });
-        let mut results = futures::stream::iter(batches).buffered(self.concurrency);
         let mut data = vec![0f32; range.len() * dims];
         let mut done = range.start as u64;
-        while let Some((rows, result)) = results.next().await {
-            let vectors = result.map_err(|e| self.embed_error(rows, e))?;
-            if vectors.len() != rows.len() {
-                return Err(self.embed_error(
-                    rows,
-                    EmbedError::WrongShape {
-                        expected: format!("{} vectors", rows.len()),
-                        got: format!("{} vectors", vectors.len()),
-                    },
-                ));
+        if !self.sort_by_length && prefix.is_empty() {
+            let texts = &self.texts[range.clone()];
+            let calls = texts
+                .chunks(batch)
+                .zip(data.chunks_mut(batch * dims))
+                .enumerate()
+                .map(|(b, (texts, out))| async move {
+                    let first = range.start + b * batch;
+                    let rows = first..first + texts.len();
+                    (rows, self.embedder.embed_into(texts, out).await)
+                });
+            let mut results = futures::stream::iter(calls).buffered(self.concurrency);
+            while let Some((rows, result)) = results.next().await {
+                let rows: Vec<usize> = rows.collect();
+                result.map_err(|e| self.embed_error(&rows, e))?;
+                done += rows.len() as u64;
+                check(self.progress, "embed", done, Some(total))?;
             }
-            for (&row, v) in rows.iter().zip(&vectors) {
-                if v.len() != dims {
-                    return Err(self.embed_error(
-                        &[row],
-                        EmbedError::WrongShape {
-                            expected: format!("{dims} dimensions"),
-                            got: format!("a vector of {} for row {row}", v.len()),
-                        },
-                    ));
-                }
-                if let Some(j) = v.iter().position(|x| !x.is_finite()) {
-                    return Err(Error::InvalidInput {
-                        source_name: format!("embedder {}", self.params.model_spec),
-                        message: format!("row {row} dimension {j} is {} (not finite)", v[j]),
-                    });
-                }
-                let at = (row - range.start) * dims;
-                data[at..at + dims].copy_from_slice(v);
+        } else {
+            let mut order: Vec<usize> = range.clone().collect();
+            if self.sort_by_length {
+                order.sort_by_key(|&i| std::cmp::Reverse(self.texts[i].len()));
             }
-            done += rows.len() as u64;
-            check(self.progress, "embed", done, Some(total))?;
+            let calls = order.chunks(batch).map(|rows| {
+                let texts: Vec<String> = rows
+                    .iter()
+                    .map(|&i| format!("{prefix}{}", self.texts[i]))
+                    .collect();
+                async move {
+                    let mut out = vec![0f32; rows.len() * dims];
+                    let result = self.embedder.embed_into(&texts, &mut out).await;
+                    (rows, result.map(|()| out))
+                }
+            });
+            let mut results = futures::stream::iter(calls).buffered(self.concurrency);
+            while let Some((rows, result)) = results.next().await {
+                let vectors = result.map_err(|e| self.embed_error(rows, e))?;
+                for (&row, v) in rows.iter().zip(vectors.chunks_exact(dims)) {
+                    let at = (row - range.start) * dims;
+                    data[at..at + dims].copy_from_slice(v);
+                }
+                done += rows.len() as u64;
+                check(self.progress, "embed", done, Some(total))?;
+            }
+        }
+        if let Some(at) = data.iter().position(|x| !x.is_finite()) {
+            let (row, j) = (range.start + at / dims, at % dims);
+            return Err(Error::InvalidInput {
+                source_name: format!("embedder {}", self.params.model_spec),
+                message: format!("row {row} dimension {j} is {} (not finite)", data[at]),
+            });
         }
         Ok(data)
     }

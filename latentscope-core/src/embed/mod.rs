@@ -59,6 +59,15 @@ pub struct EmbedderSpec {
     /// Calls the driver may have in flight at once (1 for local compute,
     /// more for network APIs).
     pub concurrency: usize,
+    /// Whether batches should hold texts of similar length (true for
+    /// backends that pad a batch to its longest text; false for backends
+    /// whose cost is per text, which then get rows in order, uncopied).
+    #[serde(default = "yes")]
+    pub sort_by_length: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl EmbedderSpec {
@@ -74,6 +83,7 @@ impl EmbedderSpec {
             normalized: false,
             batch_size: 32,
             concurrency: 1,
+            sort_by_length: true,
         }
     }
 
@@ -102,6 +112,12 @@ impl EmbedderSpec {
         self
     }
 
+    /// Sets whether batches are ordered by text length.
+    pub fn with_sort_by_length(mut self, sort: bool) -> Self {
+        self.sort_by_length = sort;
+        self
+    }
+
     /// The spec string that resolves to this backend (`provider:model`).
     pub fn spec_string(&self) -> String {
         format!("{}:{}", self.provider, self.model)
@@ -124,6 +140,32 @@ pub trait Embedder: Send + Sync {
     fn spec(&self) -> &EmbedderSpec;
     /// Embeds one batch of texts.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+
+    /// Embeds one batch of texts into `out`, row after row
+    /// (`texts.len() × dimensions` values). The driver calls this one. The
+    /// default calls [`Embedder::embed`], checks the shape and copies; a
+    /// backend that can write in place (the static model) overrides it to
+    /// skip a vector allocation per text.
+    async fn embed_into(&self, texts: &[String], out: &mut [f32]) -> Result<(), EmbedError> {
+        let dims = self.spec().dimensions;
+        let vectors = self.embed(texts).await?;
+        if vectors.len() != texts.len() || out.len() != texts.len() * dims {
+            return Err(EmbedError::WrongShape {
+                expected: format!("{} vectors", texts.len()),
+                got: format!("{} vectors", vectors.len()),
+            });
+        }
+        for (i, (v, row)) in vectors.iter().zip(out.chunks_exact_mut(dims.max(1))).enumerate() {
+            if v.len() != dims {
+                return Err(EmbedError::WrongShape {
+                    expected: format!("{dims} dimensions"),
+                    got: format!("a vector of {} for text {i} of the batch", v.len()),
+                });
+            }
+            row.copy_from_slice(v);
+        }
+        Ok(())
+    }
 }
 
 /// What went wrong resolving, loading or running an embedder.

@@ -33,6 +33,13 @@ impl Bytes {
             wrong: false,
         }
     }
+
+    /// As a backend whose cost is per text: rows come in order, uncopied.
+    fn in_order(dims: usize, sorted: bool) -> Self {
+        let mut e = Self::new(dims);
+        e.spec = e.spec.with_sort_by_length(sorted);
+        e
+    }
 }
 
 #[async_trait]
@@ -81,9 +88,18 @@ fn dataset(rows: usize) -> Dataset {
 
 #[test]
 fn a_cancelled_embed_resumes_to_the_uninterrupted_result() {
+    cancel_and_resume(true);
+}
+
+#[test]
+fn a_cancelled_embed_of_a_per_text_backend_resumes_too() {
+    cancel_and_resume(false);
+}
+
+fn cancel_and_resume(sorted: bool) {
     let ds = dataset(1000);
     let options = EmbedOptions::default().with_checkpoint_seconds(0.0);
-    let whole = Bytes::new(6);
+    let whole = Bytes::in_order(6, sorted);
     let first = block_on(ds.embed(&whole, &options, &NoProgress)).unwrap();
     assert_eq!(first.id, EmbeddingId::new(1));
     assert_eq!(first.resumed_rows, 0);
@@ -97,7 +113,7 @@ fn a_cancelled_embed_resumes_to_the_uninterrupted_result() {
             ControlFlow::Continue(())
         }
     };
-    let interrupted = Bytes::new(6);
+    let interrupted = Bytes::in_order(6, sorted);
     let err = block_on(ds.embed(&interrupted, &options, &cancel_after)).unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err}");
     assert_eq!(
@@ -105,7 +121,7 @@ fn a_cancelled_embed_resumes_to_the_uninterrupted_result() {
         vec![EmbeddingId::new(1)]
     );
 
-    let resumed = Bytes::new(6);
+    let resumed = Bytes::in_order(6, sorted);
     let second = block_on(ds.embed(&resumed, &options, &NoProgress)).unwrap();
     assert_eq!(
         second.id,
@@ -156,36 +172,46 @@ fn a_cancelled_embed_resumes_to_the_uninterrupted_result() {
 #[test]
 fn nulls_are_embedded_as_empty_text_in_row_order() {
     let ds = dataset(40);
-    let e = Bytes::new(3);
-    let out = block_on(ds.embed(&e, &EmbedOptions::default(), &NoProgress)).unwrap();
-    let m = ds.read_embedding(out.id).unwrap();
     let (texts, nulls) = ds.texts().unwrap();
     assert_eq!(nulls, 3);
-    for (i, t) in texts.iter().enumerate() {
-        let want = block_on(e.embed(std::slice::from_ref(t)))
-            .unwrap()
-            .remove(0);
-        assert_eq!(m.row(i), want.as_slice(), "row {i}");
+    // Length-sorted batches and in-order slices, with and without a prefix.
+    for (sorted, prefix) in [(true, ""), (false, ""), (false, "p: "), (true, "p: ")] {
+        let e = Bytes::in_order(3, sorted);
+        let options = EmbedOptions::default().with_prefix(Some(prefix.to_string()));
+        let out = block_on(ds.embed(&e, &options, &NoProgress)).unwrap();
+        let m = ds.read_embedding(out.id).unwrap();
+        for (i, t) in texts.iter().enumerate() {
+            let want = block_on(e.embed(&[format!("{prefix}{t}")]))
+                .unwrap()
+                .remove(0);
+            assert_eq!(m.row(i), want.as_slice(), "row {i} ({sorted}, {prefix:?})");
+        }
+        if prefix.is_empty() {
+            assert_eq!(
+                m.row(5),
+                &[0.0, 0.0, 0.0],
+                "a null row is the empty text's vector"
+            );
+        }
     }
-    assert_eq!(
-        m.row(5),
-        &[0.0, 0.0, 0.0],
-        "a null row is the empty text's vector"
-    );
 }
 
 #[test]
 fn an_embedder_returning_too_few_rows_is_named_and_nothing_is_written() {
     let ds = dataset(10);
-    let mut e = Bytes::new(3);
-    e.wrong = true;
-    let err = block_on(ds.embed(&e, &EmbedOptions::default(), &NoProgress)).unwrap_err();
-    let msg = err.to_string();
-    assert!(
-        msg.starts_with("embedding rows ") && msg.contains("returned") && msg.contains("vectors"),
-        "{msg}"
-    );
-    assert!(ds.artifact_ids::<EmbeddingId>().unwrap().is_empty());
+    for sorted in [true, false] {
+        let mut e = Bytes::in_order(3, sorted);
+        e.wrong = true;
+        let err = block_on(ds.embed(&e, &EmbedOptions::default(), &NoProgress)).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("embedding rows ")
+                && msg.contains("returned")
+                && msg.contains("vectors"),
+            "{msg}"
+        );
+        assert!(ds.artifact_ids::<EmbeddingId>().unwrap().is_empty());
+    }
 }
 
 #[test]

@@ -223,7 +223,8 @@ impl StaticModel {
         let spec = EmbedderSpec::new("static", model, out_dims)
             .with_max_tokens(Some(max_tokens))
             .with_normalized(normalize || out_dims < dims)
-            .with_batching(1024, 1);
+            .with_batching(1024, 1)
+            .with_sort_by_length(false);
         Ok(Self {
             spec,
             inner: Arc::new(Inner {
@@ -280,9 +281,20 @@ impl StaticModel {
     /// Embeds texts into one flat `texts.len() × dimensions` buffer,
     /// in parallel on the model's pool.
     pub fn embed_flat(&self, texts: &[String]) -> Vec<f32> {
+        let mut out = vec![0f32; texts.len() * self.inner.out_dims];
+        self.embed_to_slice(texts, &mut out);
+        out
+    }
+
+    /// Embeds texts into `out` (`texts.len() × dimensions`, row after
+    /// row), in parallel on the model's pool.
+    ///
+    /// # Panics
+    /// If `out` has the wrong length.
+    pub fn embed_to_slice(&self, texts: &[String], out: &mut [f32]) {
         let inner = &self.inner;
         let d = inner.out_dims;
-        let mut out = vec![0f32; texts.len() * d];
+        assert_eq!(out.len(), texts.len() * d, "output length");
         inner.pool.install(|| {
             out.par_chunks_mut(d * 64)
                 .zip(texts.par_chunks(64))
@@ -297,12 +309,14 @@ impl StaticModel {
                     },
                 );
         });
-        out
     }
 }
 
 impl Inner {
     fn truncate<'t>(&self, text: &'t str) -> &'t str {
+        if text.len() <= self.max_chars {
+            return text; // no more characters than bytes
+        }
         match text.char_indices().nth(self.max_chars) {
             Some((at, _)) => &text[..at],
             None => text,
@@ -489,5 +503,16 @@ impl Embedder for StaticModel {
             .chunks_exact(d)
             .map(<[f32]>::to_vec)
             .collect())
+    }
+
+    async fn embed_into(&self, texts: &[String], out: &mut [f32]) -> Result<(), EmbedError> {
+        if out.len() != texts.len() * self.inner.out_dims {
+            return Err(EmbedError::WrongShape {
+                expected: format!("{} × {} values", texts.len(), self.inner.out_dims),
+                got: format!("a buffer of {}", out.len()),
+            });
+        }
+        self.embed_to_slice(texts, out);
+        Ok(())
     }
 }
