@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use latentscope::embed::Embedder;
 use latentscope::ingest::{IngestOptions, ingest_file};
 use latentscope::io::MemoryStore;
 use latentscope::models::static_model::{StaticModel, builtin};
-use latentscope::embed::Embedder;
 use latentscope::{EmbedConfig, NoProgress};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

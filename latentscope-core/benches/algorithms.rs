@@ -49,6 +49,30 @@ fn bench_hdbscan(c: &mut Criterion) {
     g.finish();
 }
 
+/// The three phases of HDBSCAN separately (200k points, one thread).
+fn bench_hdbscan_phases(c: &mut Criterion) {
+    use latentscope_core::hdbscan::phases;
+    let mut g = c.benchmark_group("hdbscan_phases_ms5");
+    g.sample_size(10);
+    for n in [50_000, 200_000] {
+        let x = blobs(n, 2, 60, 1);
+        g.bench_with_input(BenchmarkId::new("core_distances", n), &x, |b, x| {
+            b.iter(|| one_thread(|| phases::core_distances(x.view(), 5)))
+        });
+        let cores = phases::core_distances(x.view(), 5);
+        g.bench_with_input(BenchmarkId::new("spanning_tree", n), &cores, |b, cores| {
+            b.iter(|| one_thread(|| phases::spanning_tree(cores)))
+        });
+        let tree = phases::spanning_tree(&cores);
+        g.bench_with_input(
+            BenchmarkId::new("condensed_tree_mcs15", n),
+            &tree,
+            |b, tree| b.iter(|| one_thread(|| phases::condensed_tree(tree, 15))),
+        );
+    }
+    g.finish();
+}
+
 fn bench_knn(c: &mut Criterion) {
     let mut g = c.benchmark_group("umap_knn_graph_k24_cosine_d64");
     g.sample_size(10);
@@ -82,5 +106,11 @@ fn bench_layout(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_hdbscan, bench_knn, bench_layout);
+criterion_group!(
+    benches,
+    bench_hdbscan,
+    bench_hdbscan_phases,
+    bench_knn,
+    bench_layout
+);
 criterion_main!(benches);

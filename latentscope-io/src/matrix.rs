@@ -352,7 +352,10 @@ mod tests {
         assert_eq!(written, 41);
         assert_eq!(w2.finish().unwrap(), 41);
         drop(w);
-        assert!(!store.exists("m.parquet").unwrap(), "an unfinished table is not visible");
+        assert!(
+            !store.exists("m.parquet").unwrap(),
+            "an unfinished table is not visible"
+        );
         let m = read_matrix(&store, "n.parquet", "embedding").unwrap();
         assert_eq!((m.rows, m.cols), (41, cols));
         assert_eq!(m.data, data);

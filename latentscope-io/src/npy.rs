@@ -1,6 +1,6 @@
 //! NumPy `.npy` files: the exchange format of the Python peers for vectors,
 //! layouts and labels. Version 1–3 headers, little-endian `f2`, `f4`, `f8`, `i4`,
-//! `i8`, C order.
+//! `i8`, C order (2-D Fortran-order arrays are reordered on reading).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -166,12 +166,7 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
             ),
         ));
     };
-    if field("fortran_order").is_some_and(|v| v.starts_with("True")) {
-        return Err(malformed(
-            path,
-            "Fortran-order arrays are not supported; save with C order",
-        ));
-    }
+    let fortran = field("fortran_order").is_some_and(|v| v.starts_with("True"));
     let shape_text = field("shape").ok_or_else(|| malformed(path, "header has no 'shape'"))?;
     let inner = shape_text
         .strip_prefix('(')
@@ -188,6 +183,24 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
     let mut raw = vec![0u8; count * dtype.size()];
     r.read_exact(&mut raw)
         .map_err(|_| malformed(path, format!("file shorter than its shape {shape:?}")))?;
+    if fortran && shape.len() > 1 {
+        // Column-major (what umap-learn's layouts often are): reorder to rows.
+        let &[rows, cols] = shape.as_slice() else {
+            return Err(malformed(
+                path,
+                "Fortran-order arrays of more than 2 dimensions are not supported",
+            ));
+        };
+        let size = dtype.size();
+        let mut c_order = vec![0u8; raw.len()];
+        for (j, column) in raw.chunks_exact(rows.max(1) * size).enumerate() {
+            for (i, value) in column.chunks_exact(size).enumerate() {
+                let at = (i * cols + j) * size;
+                c_order[at..at + size].copy_from_slice(value);
+            }
+        }
+        raw = c_order;
+    }
     Ok(NpyArray { shape, dtype, raw })
 }
 

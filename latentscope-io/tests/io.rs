@@ -308,3 +308,24 @@ fn matrix_round_trips_through_parquet_and_npy() {
     npy::write_npy_i64(&labels, &[-1, 0, 5]).unwrap();
     assert_eq!(npy::read_npy(&labels).unwrap().to_i64(), vec![-1, 0, 5]);
 }
+
+#[test]
+fn fortran_order_npy_is_read_in_row_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 3 × 2 float32 array stored column by column, as NumPy writes a
+    // transposed or Fortran-ordered array (umap-learn layouts often are).
+    let mut header = "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }".to_string();
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for v in [1.0f32, 3.0, 5.0, 2.0, 4.0, 6.0] {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    let path = write(dir.path(), "f.npy", &bytes);
+    let a = npy::read_npy(&path).unwrap();
+    assert_eq!(a.shape, vec![3, 2]);
+    assert_eq!(a.to_f32(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+}

@@ -155,7 +155,11 @@ pub trait Embedder: Send + Sync {
                 got: format!("{} vectors", vectors.len()),
             });
         }
-        for (i, (v, row)) in vectors.iter().zip(out.chunks_exact_mut(dims.max(1))).enumerate() {
+        for (i, (v, row)) in vectors
+            .iter()
+            .zip(out.chunks_exact_mut(dims.max(1)))
+            .enumerate()
+        {
             if v.len() != dims {
                 return Err(EmbedError::WrongShape {
                     expected: format!("{dims} dimensions"),

@@ -157,27 +157,21 @@ pub fn hdbscan(
         }
         return Err(HdbscanError::NonFinite { row, column });
     }
-    let mut data = vec![0.0f64; n * dim];
-    data.par_chunks_mut(dim).enumerate().for_each(|(r, out)| {
-        for (o, v) in out.iter_mut().zip(points.row(r).iter()) {
-            *o = f64::from(*v);
-        }
-    });
+    let data = to_f64(points);
     let k = min_samples + 1;
     let n64 = n as u64;
     report(progress, "hdbscan:core_distances", 0, n64)?;
     let mut edges = if dim <= KD_TREE_MAX_DIM {
-        let tree = kdtree::KdTree::build(&data, n, dim);
-        // One neighbour beyond the core distance lets Borůvka's first round
-        // prove that no other point ties at the core distance.
-        let kq = (k + 1).min(n);
-        let knn = tree.all_knn(kq);
-        let core2: Vec<f64> = knn.par_chunks(kq).map(|c| c[k - 1].d2).collect();
+        let cores = KdCores::new(&data, n, dim, k);
         report(progress, "hdbscan:core_distances", n64, n64)?;
         report(progress, "hdbscan:mst", 0, n64 - 1)?;
-        mst::boruvka(&tree, &core2, &knn, kq, |components| {
-            report(progress, "hdbscan:mst", (n - components) as u64, n64 - 1).is_ok()
-        })
+        mst::boruvka(
+            &cores.tree,
+            &cores.core2,
+            &cores.knn,
+            cores.kq,
+            |components| report(progress, "hdbscan:mst", (n - components) as u64, n64 - 1).is_ok(),
+        )
         .ok_or(HdbscanError::Cancelled)?
     } else {
         // The input is f32, so an f32 copy loses nothing and halves the
@@ -215,4 +209,91 @@ pub fn hdbscan(
         outlier_scores: sel.outlier_scores,
         n_clusters: sel.n_clusters,
     })
+}
+
+/// Row-major `f64` copy of the points (distances are computed in `f64`).
+fn to_f64(points: ArrayView2<'_, f32>) -> Vec<f64> {
+    let (n, dim) = points.dim();
+    let mut data = vec![0.0f64; n * dim];
+    data.par_chunks_mut(dim.max(1))
+        .enumerate()
+        .for_each(|(r, out)| {
+            for (o, v) in out.iter_mut().zip(points.row(r).iter()) {
+                *o = f64::from(*v);
+            }
+        });
+    data
+}
+
+/// The KD-tree path's first phase: the tree, each point's `kq` nearest
+/// points (itself first) and its squared core distance.
+struct KdCores {
+    tree: kdtree::KdTree,
+    knn: Vec<kdtree::Neighbor>,
+    kq: usize,
+    core2: Vec<f64>,
+}
+
+impl KdCores {
+    fn new(data: &[f64], n: usize, dim: usize, k: usize) -> Self {
+        let tree = kdtree::KdTree::build(data, n, dim);
+        // One neighbour beyond the core distance lets Borůvka's first round
+        // prove that no other point ties at the core distance.
+        let kq = (k + 1).min(n);
+        let knn = tree.all_knn(kq);
+        let core2: Vec<f64> = knn.par_chunks(kq).map(|c| c[k - 1].d2).collect();
+        Self {
+            tree,
+            knn,
+            kq,
+            core2,
+        }
+    }
+}
+
+/// The phases of [`hdbscan`] on low-dimensional points, one by one, for the
+/// criterion benchmarks (`benches/algorithms.rs`). Not a stable API: the
+/// inputs are not validated (call [`hdbscan`] for that).
+#[doc(hidden)]
+pub mod phases {
+    use super::*;
+
+    /// Core distances (KD-tree and k-nearest neighbours) of valid points.
+    pub struct CoreDistances(KdCores, usize);
+
+    /// The sorted minimum spanning tree of mutual reachability.
+    pub struct SpanningTree(Vec<mst::Edge>, usize);
+
+    impl std::fmt::Debug for CoreDistances {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "CoreDistances({} points)", self.1)
+        }
+    }
+
+    impl std::fmt::Debug for SpanningTree {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SpanningTree({} edges)", self.0.len())
+        }
+    }
+
+    /// Phase 1: the KD-tree and every point's core distance.
+    pub fn core_distances(points: ArrayView2<'_, f32>, min_samples: usize) -> CoreDistances {
+        let (n, dim) = points.dim();
+        CoreDistances(KdCores::new(&to_f64(points), n, dim, min_samples + 1), n)
+    }
+
+    /// Phase 2: the exact minimum spanning tree (Borůvka), sorted by the tie rule.
+    pub fn spanning_tree(cores: &CoreDistances) -> SpanningTree {
+        let c = &cores.0;
+        let mut edges = mst::boruvka(&c.tree, &c.core2, &c.knn, c.kq, |_| true).unwrap_or_default();
+        edges.par_sort_unstable_by(|x, y| x.cmp_key(y));
+        SpanningTree(edges, cores.1)
+    }
+
+    /// Phase 3: single linkage and the condensed tree; returns the number
+    /// of clusters in the tree.
+    pub fn condensed_tree(tree: &SpanningTree, min_cluster_size: usize) -> usize {
+        let merges = linkage::single_linkage(tree.1, &tree.0);
+        condense::condense(tree.1, &merges, min_cluster_size).n_clusters
+    }
 }
