@@ -137,7 +137,7 @@ impl MatrixWriter {
 
     /// Appends rows (`data.len()` must be a multiple of the vector length).
     pub fn write_rows(&mut self, mut data: &[f32]) -> Result<()> {
-        if data.len() % self.cols != 0 {
+        if !data.len().is_multiple_of(self.cols) {
             return Err(Error::format(
                 &self.key,
                 format!("{} values are not whole rows of {}", data.len(), self.cols),

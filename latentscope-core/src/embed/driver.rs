@@ -438,9 +438,8 @@ impl EmbedRun<'_> {
                 });
             let mut results = futures::stream::iter(calls).buffered(self.concurrency);
             while let Some((rows, result)) = results.next().await {
-                let rows: Vec<usize> = rows.collect();
-                result.map_err(|e| self.embed_error(&rows, e))?;
                 done += rows.len() as u64;
+                result.map_err(|e| self.embed_error(rows, e))?;
                 check(self.progress, "embed", done, Some(total))?;
             }
         } else {
@@ -461,7 +460,11 @@ impl EmbedRun<'_> {
             });
             let mut results = futures::stream::iter(calls).buffered(self.concurrency);
             while let Some((rows, result)) = results.next().await {
-                let vectors = result.map_err(|e| self.embed_error(rows, e))?;
+                let vectors = result.map_err(|e| {
+                    let first = rows.iter().min().copied().unwrap_or(0);
+                    let last = rows.iter().max().copied().unwrap_or(0);
+                    self.embed_error(first..last + 1, e)
+                })?;
                 for (&row, v) in rows.iter().zip(vectors.chunks_exact(dims)) {
                     let at = (row - range.start) * dims;
                     data[at..at + dims].copy_from_slice(v);
@@ -480,11 +483,11 @@ impl EmbedRun<'_> {
         Ok(data)
     }
 
-    fn embed_error(&self, rows: &[usize], e: EmbedError) -> Error {
-        let first = rows.iter().min().copied().unwrap_or(0);
-        let last = rows.iter().max().copied().unwrap_or(0);
+    /// A backend error, naming the rows of the failed batch.
+    fn embed_error(&self, rows: Range<usize>, e: EmbedError) -> Error {
+        let last = rows.end.saturating_sub(1).max(rows.start);
         Error::Embed {
-            rows: format!("rows {first}..={last}"),
+            rows: format!("rows {}..={last}", rows.start),
             source: e,
         }
     }
