@@ -485,6 +485,15 @@ fn embed_killed_mid_run_resumes_to_the_uninterrupted_vectors() {
     );
     assert_eq!(meta["max_seq_length"], 256);
     assert!(!parts.exists(), "checkpoints removed after the commit");
+    let litter: Vec<String> = std::fs::read_dir(data.join("d/embeddings"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(
+        litter.is_empty(),
+        "the killed run's partial file is removed on resume: {litter:?}"
+    );
 
     // Bad model specs fail with one line that helps.
     let line = error_line(&run(&data, &["embed", "d", "--model", "nonsense:x"]));

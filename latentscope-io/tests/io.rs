@@ -107,6 +107,39 @@ fn local_writer_leaves_no_file_when_dropped() {
     assert!(left.is_empty(), "temporary file left behind: {left:?}");
 }
 
+#[test]
+fn abandoned_writes_of_one_key_are_discarded_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    // A writer that never ran its destructor, as when its process is killed.
+    let mut w = store.writer("x/e.parquet").unwrap();
+    w.write_all(&[1u8; 64]).unwrap();
+    std::mem::forget(w);
+    let mut other = store.writer("x/e.parquet.json").unwrap();
+    other.write_all(b"{}").unwrap();
+    std::mem::forget(other);
+    store.put("x/e.parquet", b"committed").unwrap();
+    store
+        .put("x/.e.parquet.notes.tmp", b"not a temporary name")
+        .unwrap();
+    let names = || -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(dir.path().join("x"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names().len(), 4, "{:?}", names());
+    store.discard_abandoned_writes("x/e.parquet").unwrap();
+    let left = names();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert!(left.contains(&"e.parquet".to_string()));
+    assert!(left.contains(&".e.parquet.notes.tmp".to_string()));
+    assert!(left.iter().any(|n| n.starts_with(".e.parquet.json.")));
+    store.discard_abandoned_writes("y/missing.parquet").unwrap();
+}
+
 /// A lock held by another process blocks us, and is freed when that process
 /// is killed: a crashed writer never leaves the lock stuck.
 #[test]

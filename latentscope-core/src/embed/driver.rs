@@ -253,7 +253,11 @@ impl Dataset {
                 continue;
             }
             match store.lock(&self.key(&format!("{folder}/.{id}.lock"))) {
-                Ok(lock) => return Ok((id, lock)),
+                Ok(lock) => {
+                    // The run that held this id died; its partial file is litter.
+                    store.discard_abandoned_writes(&self.key(&format!("{folder}/{id}.parquet")))?;
+                    return Ok((id, lock));
+                }
                 Err(latentscope_io::Error::Locked { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -196,6 +196,43 @@ impl Store for LocalStore {
         }
     }
 
+    fn discard_abandoned_writes(&self, key: &str) -> Result<()> {
+        let path = self.path_of(key)?;
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Ok(());
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io(dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let file = entry.file_name();
+            let file = file.to_string_lossy();
+            // `temp_sibling`'s names: `.<name>.<pid>.<counter>.tmp`.
+            let ours = file
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".tmp"))
+                .and_then(|middle| middle.split_once('.'))
+                .is_some_and(|(pid, n)| {
+                    [pid, n]
+                        .iter()
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                });
+            if ours {
+                match fs::remove_file(entry.path()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::io(entry.path(), e));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn lock(&self, key: &str) -> Result<WriterLock> {
         let path = self.path_of(key)?;
         Self::create_parent(&path)?;

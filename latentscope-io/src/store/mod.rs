@@ -73,6 +73,16 @@ pub trait Store: Send + Sync + fmt::Debug + fmt::Display {
     /// The lock is released when the guard drops, or when the process holding
     /// it dies: a crashed writer never leaves it stuck.
     fn lock(&self, key: &str) -> Result<WriterLock>;
+
+    /// Removes what writers of `key` left behind when they died before
+    /// committing (a killed step's temporary file can be gigabytes). Call it
+    /// only while holding the lock that guards `key`'s writers, so that no
+    /// live write is touched. Stores with nothing to leave behind keep the
+    /// default, which does nothing.
+    fn discard_abandoned_writes(&self, key: &str) -> Result<()> {
+        let _ = key;
+        Ok(())
+    }
 }
 
 /// A streaming write that becomes visible only on [`commit`](AtomicWrite::commit).
