@@ -18,8 +18,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: hdbscan_npy points.npy MIN_CLUSTER_SIZE MIN_SAMPLES out.npy".into());
     }
     let points = read_npy(args[1].as_ref())?;
-    let data = points.to_f32();
-    let view = ArrayView2::from_shape((points.shape[0], points.shape[1]), &data)?;
+    let shape = points.shape.clone();
+    let data = points.into_f32();
+    let view = ArrayView2::from_shape((shape[0], shape[1]), &data)?;
     let params = HdbscanParams::new(args[2].parse()?).with_min_samples(args[3].parse()?);
     let started = Instant::now();
     let result = hdbscan(view, &params, &NoProgress)?;

@@ -284,10 +284,11 @@ pub fn read_vectors_file(path: &Path) -> Result<Matrix> {
                     ),
                 });
             }
+            let (rows, cols) = (array.shape[0], array.shape[1]);
             Ok(Matrix {
-                data: array.to_f32(),
-                rows: array.shape[0],
-                cols: array.shape[1],
+                data: array.into_f32(),
+                rows,
+                cols,
             })
         }
         "parquet" | "pq" => {

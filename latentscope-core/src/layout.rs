@@ -192,7 +192,7 @@ pub fn read_layout_file(path: &Path) -> Result<Layout> {
                     message: format!("expected an n × 2 array, found shape {:?}", array.shape),
                 });
             }
-            array.to_f32()
+            array.into_f32()
         }
         "parquet" | "pq" => {
             let (store, file) = LocalStore::for_file(path);

@@ -34,14 +34,24 @@ impl NpyDtype {
     }
 }
 
-/// An array read from an `.npy` file, values widened to `f64`-exact forms.
+/// An array read from an `.npy` file, in its stored element type.
 #[derive(Debug, Clone)]
 pub struct NpyArray {
     /// The shape (1-D: `[n]`, 2-D: `[rows, cols]`).
     pub shape: Vec<usize>,
     /// The stored element type.
     pub dtype: NpyDtype,
-    raw: Vec<u8>,
+    values: Values,
+}
+
+/// The values, row-major, as stored (half precision as its bits).
+#[derive(Debug, Clone)]
+enum Values {
+    F16(Vec<u16>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
 }
 
 impl NpyArray {
@@ -57,56 +67,70 @@ impl NpyArray {
 
     /// The values as `f32` (integers and `f64` converted).
     pub fn to_f32(&self) -> Vec<f32> {
-        match self.dtype {
-            NpyDtype::F32 => self.chunks::<4>().map(f32::from_le_bytes).collect(),
-            NpyDtype::F16 => self
-                .chunks::<2>()
-                .map(|b| f16_to_f32(u16::from_le_bytes(b)))
-                .collect(),
+        match &self.values {
+            Values::F32(v) => v.clone(),
+            Values::F16(v) => v.iter().map(|&h| f16_to_f32(h)).collect(),
             _ => self.to_f64().into_iter().map(|v| v as f32).collect(),
+        }
+    }
+
+    /// The values as `f32`, without a copy when they are stored as `f32`.
+    pub fn into_f32(self) -> Vec<f32> {
+        match self.values {
+            Values::F32(v) => v,
+            _ => self.to_f32(),
         }
     }
 
     /// The values as `f64`.
     pub fn to_f64(&self) -> Vec<f64> {
-        match self.dtype {
-            NpyDtype::F16 => self
-                .chunks::<2>()
-                .map(|b| f16_to_f32(u16::from_le_bytes(b)) as f64)
-                .collect(),
-            NpyDtype::F32 => self
-                .chunks::<4>()
-                .map(|b| f32::from_le_bytes(b) as f64)
-                .collect(),
-            NpyDtype::F64 => self.chunks::<8>().map(f64::from_le_bytes).collect(),
-            NpyDtype::I32 => self
-                .chunks::<4>()
-                .map(|b| i32::from_le_bytes(b) as f64)
-                .collect(),
-            NpyDtype::I64 => self
-                .chunks::<8>()
-                .map(|b| i64::from_le_bytes(b) as f64)
-                .collect(),
+        match &self.values {
+            Values::F16(v) => v.iter().map(|&h| f16_to_f32(h) as f64).collect(),
+            Values::F32(v) => v.iter().map(|&x| x as f64).collect(),
+            Values::F64(v) => v.clone(),
+            Values::I32(v) => v.iter().map(|&x| x as f64).collect(),
+            Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
         }
     }
 
     /// The values as `i64` (floats truncated toward zero).
     pub fn to_i64(&self) -> Vec<i64> {
-        match self.dtype {
-            NpyDtype::I64 => self.chunks::<8>().map(i64::from_le_bytes).collect(),
-            NpyDtype::I32 => self
-                .chunks::<4>()
-                .map(|b| i32::from_le_bytes(b) as i64)
-                .collect(),
+        match &self.values {
+            Values::I64(v) => v.clone(),
+            Values::I32(v) => v.iter().map(|&x| x as i64).collect(),
             _ => self.to_f64().into_iter().map(|v| v as i64).collect(),
         }
     }
+}
 
-    fn chunks<const N: usize>(&self) -> impl Iterator<Item = [u8; N]> + '_ {
-        self.raw
-            .chunks_exact(N)
-            .map(|c| <[u8; N]>::try_from(c).unwrap_or([0; N]))
+/// Reads `count` little-endian values straight into their typed buffer
+/// (one copy from the file, none after), in row-major order.
+fn read_values<T, R>(
+    r: &mut R,
+    count: usize,
+    from_le: fn(T) -> T,
+    fortran: Option<(usize, usize)>,
+) -> std::io::Result<Vec<T>>
+where
+    T: bytemuck::Pod,
+    R: Read,
+{
+    let mut v = vec![T::zeroed(); count];
+    r.read_exact(bytemuck::cast_slice_mut(&mut v))?;
+    if cfg!(target_endian = "big") {
+        v.iter_mut().for_each(|x| *x = from_le(*x));
     }
+    if let Some((rows, cols)) = fortran {
+        // Column-major (what umap-learn's layouts often are): reorder to rows.
+        let mut c_order = vec![T::zeroed(); count];
+        for (j, column) in v.chunks_exact(rows.max(1)).enumerate() {
+            for (i, &value) in column.iter().enumerate() {
+                c_order[i * cols + j] = value;
+            }
+        }
+        v = c_order;
+    }
+    Ok(v)
 }
 
 fn malformed(path: &Path, message: impl Into<String>) -> Error {
@@ -120,6 +144,7 @@ fn malformed(path: &Path, message: impl Into<String>) -> Error {
 /// Reads an `.npy` file.
 pub fn read_npy(path: &Path) -> Result<NpyArray> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut r = BufReader::new(file);
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic)
@@ -180,28 +205,61 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|_| malformed(path, "bad 'shape' in header"))?;
     let count: usize = shape.iter().product();
-    let mut raw = vec![0u8; count * dtype.size()];
-    r.read_exact(&mut raw)
-        .map_err(|_| malformed(path, format!("file shorter than its shape {shape:?}")))?;
-    if fortran && shape.len() > 1 {
-        // Column-major (what umap-learn's layouts often are): reorder to rows.
-        let &[rows, cols] = shape.as_slice() else {
+    let fortran = match (fortran, shape.as_slice()) {
+        (true, &[rows, cols]) => Some((rows, cols)),
+        (true, s) if s.len() > 2 => {
             return Err(malformed(
                 path,
                 "Fortran-order arrays of more than 2 dimensions are not supported",
             ));
-        };
-        let size = dtype.size();
-        let mut c_order = vec![0u8; raw.len()];
-        for (j, column) in raw.chunks_exact(rows.max(1) * size).enumerate() {
-            for (i, value) in column.chunks_exact(size).enumerate() {
-                let at = (i * cols + j) * size;
-                c_order[at..at + size].copy_from_slice(value);
-            }
         }
-        raw = c_order;
+        _ => None,
+    };
+    let short =
+        |_: std::io::Error| malformed(path, format!("file shorter than its shape {shape:?}"));
+    // Checked before allocating: a bad header must not ask for terabytes.
+    let body_start = (if magic[6] == 1 { 10 } else { 12 }) + header_len as u64;
+    let needed = count.checked_mul(dtype.size()).map(|b| b as u64);
+    if needed.is_none_or(|b| b > file_len.saturating_sub(body_start)) {
+        return Err(malformed(
+            path,
+            format!("file shorter than its shape {shape:?}"),
+        ));
     }
-    Ok(NpyArray { shape, dtype, raw })
+    let values = match dtype {
+        NpyDtype::F16 => {
+            Values::F16(read_values(&mut r, count, u16::from_le, fortran).map_err(short)?)
+        }
+        NpyDtype::F32 => Values::F32(
+            read_values(
+                &mut r,
+                count,
+                |x: f32| f32::from_bits(u32::from_le(x.to_bits())),
+                fortran,
+            )
+            .map_err(short)?,
+        ),
+        NpyDtype::F64 => Values::F64(
+            read_values(
+                &mut r,
+                count,
+                |x: f64| f64::from_bits(u64::from_le(x.to_bits())),
+                fortran,
+            )
+            .map_err(short)?,
+        ),
+        NpyDtype::I32 => {
+            Values::I32(read_values(&mut r, count, i32::from_le, fortran).map_err(short)?)
+        }
+        NpyDtype::I64 => {
+            Values::I64(read_values(&mut r, count, i64::from_le, fortran).map_err(short)?)
+        }
+    };
+    Ok(NpyArray {
+        shape,
+        dtype,
+        values,
+    })
 }
 
 /// Writes a 2-D `f32` matrix (or 1-D when `cols` is `None`) as `.npy` version 1.

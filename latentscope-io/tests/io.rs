@@ -342,23 +342,39 @@ fn matrix_round_trips_through_parquet_and_npy() {
     assert_eq!(npy::read_npy(&labels).unwrap().to_i64(), vec![-1, 0, 5]);
 }
 
-#[test]
-fn fortran_order_npy_is_read_in_row_order() {
-    let dir = tempfile::tempdir().unwrap();
-    // A 3 × 2 float32 array stored column by column, as NumPy writes a
-    // transposed or Fortran-ordered array (umap-learn layouts often are).
-    let mut header = "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }".to_string();
+/// A version 1 `.npy` file of float32 values with the given header fields.
+fn npy_f32(fortran: bool, shape: &str, values: &[f32]) -> Vec<u8> {
+    let order = if fortran { "True" } else { "False" };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': {order}, 'shape': {shape}, }}");
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
     header.push('\n');
     let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
     bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
     bytes.extend_from_slice(header.as_bytes());
-    for v in [1.0f32, 3.0, 5.0, 2.0, 4.0, 6.0] {
+    for v in values {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
+    bytes
+}
+
+#[test]
+fn fortran_order_npy_is_read_in_row_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 3 × 2 array stored column by column, as NumPy writes a transposed
+    // or Fortran-ordered array (umap-learn layouts often are).
+    let bytes = npy_f32(true, "(3, 2)", &[1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
     let path = write(dir.path(), "f.npy", &bytes);
     let a = npy::read_npy(&path).unwrap();
     assert_eq!(a.shape, vec![3, 2]);
-    assert_eq!(a.to_f32(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(a.to_f64(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(a.into_f32(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+
+    // A header that promises more than the file holds is an error, found
+    // before anything is allocated for it.
+    for shape in ["(99999999999, 9999)", "(4, 2)"] {
+        let path = write(dir.path(), "short.npy", &npy_f32(false, shape, &[1.0; 6]));
+        let err = npy::read_npy(&path).unwrap_err().to_string();
+        assert!(err.contains("shorter than its shape"), "{err}");
+    }
 }
