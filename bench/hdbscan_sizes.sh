@@ -14,18 +14,9 @@ py=${1:?usage: bench/hdbscan_sizes.sh PEERS_PYTHON PEERS_RS_BINARY LAYOUT.npy...
 peer=${2:?usage: bench/hdbscan_sizes.sh PEERS_PYTHON PEERS_RS_BINARY LAYOUT.npy...}
 shift 2
 shared=${SHARED:-../shared}
-cargo build --release --quiet --example hdbscan_npy
-cargo build --release --quiet
-bin=$PWD/target/release/latentscope
+source bench/common.sh hdbscan_npy
 hd=$PWD/target/release/examples/hdbscan_npy
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-timed() { # label, command...: whole-process wall seconds and peak RSS
-  local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/t" "$@" > "$work/out" 2> "$work/err" || { cat "$work/err"; exit 1; }
-  read -r wall rss < "$work/t"
-  echo "$label: wall ${wall}s, peak ${rss} KB; $(tail -n 1 "$work/out") $(grep -h 'cluster-' "$work/err" | tail -n 1)"
-}
+export TIMED_STDERR=cluster-
 for layout in "$@"; do
   "$py" -c "import numpy as np; x=np.load('$layout'); np.save('$work/p32.npy', np.ascontiguousarray(x, dtype=np.float32)); np.save('$work/p64.npy', np.ascontiguousarray(x, dtype=np.float64)); open('$work/rows.csv','w').write('text\n'+''.join('r%d\n'%i for i in range(len(x))))"
   echo "== $(basename "$layout")"

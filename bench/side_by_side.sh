@@ -14,18 +14,8 @@ py=${1:?usage: bench/side_by_side.sh PEERS_PYTHON [SHARED_DIR] [CSV EMBEDDINGS.n
 shared=${2:-../shared}
 csv=${3:-data/pypi-10k.csv}
 emb=${4:-$shared/fixtures/pypi-10k/minilm-embeddings.npy}
-cargo build --release --quiet --example hdbscan_npy
-cargo build --release --quiet
-bin=$PWD/target/release/latentscope
+source bench/common.sh hdbscan_npy
 hd=$PWD/target/release/examples/hdbscan_npy
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-timed() { # label, command...: whole-process wall seconds and peak RSS
-  local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/t" "$@" > "$work/out" 2> "$work/err" || { cat "$work/err"; exit 1; }
-  read -r wall rss < "$work/t"
-  echo "$label: wall ${wall}s, peak ${rss} KB; $(tail -n 1 "$work/out")"
-}
 
 d=$work/data
 $bin --data-dir "$d" ingest p "$csv" --text-column summary > /dev/null 2>&1

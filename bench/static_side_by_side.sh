@@ -15,18 +15,9 @@ peer=${1:?usage: bench/static_side_by_side.sh PEERS_RS_BINARY CSV [MODEL_DIR] [R
 csv=${2:?usage: bench/static_side_by_side.sh PEERS_RS_BINARY CSV [MODEL_DIR] [RUNS]}
 model=${3:-latentscope-models/models/minilm-static-256}
 runs=${4:-3}
-cargo build --release --quiet --example static_speed
-cargo build --release --quiet
-bin=$PWD/target/release/latentscope
+source bench/common.sh static_speed
 speed=$PWD/target/release/examples/static_speed
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-timed() { # label, command...: whole-process wall seconds and peak RSS
-  local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/t" "$@" > "$work/out" 2> "$work/err" || { cat "$work/err"; exit 1; }
-  read -r wall rss < "$work/t"
-  echo "$label: wall ${wall}s, peak ${rss} KB; $(tail -n 1 "$work/out") $(grep -h 'rows/s' "$work/err" | tail -n 1)"
-}
+export TIMED_STDERR=rows/s
 d=$work/data
 $bin --data-dir "$d" ingest p "$csv" --text-column summary > /dev/null 2>&1
 echo "== $(basename "$csv"), model $model"
