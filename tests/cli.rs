@@ -19,6 +19,40 @@ fn run(data: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Starts `latentscope --data-dir <data> <args>`, waits until `ready()`
+/// holds (then `settle` longer) and kills it with SIGKILL; panics if it
+/// finishes first or `ready()` does not hold within `limit`.
+fn kill_when(
+    data: &Path,
+    args: &[&str],
+    limit: Duration,
+    settle: Duration,
+    ready: impl Fn() -> bool,
+) {
+    let mut child = bin()
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{args:?} finished ({status}) before it could be killed");
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{args:?}: not ready to kill after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(settle);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// `latentscope ingest <id> <file> --text-column <column>`.
 fn ingest(data: &Path, id: &str, file: &str, column: &str) -> Output {
     run(data, &["ingest", id, file, "--text-column", column])
@@ -216,44 +250,29 @@ fn killed_ingest_leaves_the_dataset_absent() {
         ));
     }
     std::fs::write(&csv, text).unwrap();
-    let mut child = bin()
-        .arg("--data-dir")
-        .arg(&data)
-        .args([
-            "ingest",
-            "big",
-            csv.to_str().unwrap(),
-            "--text-column",
-            "text",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // Wait until the temporary input file exists, then kill -9.
-    let started = Instant::now();
     let ds_dir = data.join("big");
-    loop {
-        let writing = std::fs::read_dir(&ds_dir)
-            .map(|d| {
-                d.flatten()
-                    .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            })
-            .unwrap_or(false);
-        if writing {
-            break;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("ingest finished ({status}) before it could be killed");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no temporary file appeared"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let args = [
+        "ingest",
+        "big",
+        csv.to_str().unwrap(),
+        "--text-column",
+        "text",
+    ];
+    kill_when(
+        &data,
+        &args,
+        Duration::from_secs(60),
+        Duration::ZERO,
+        || {
+            std::fs::read_dir(&ds_dir)
+                .map(|d| {
+                    d.flatten()
+                        .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+                })
+                .unwrap_or(false)
+        },
+    );
     assert!(
         !ds_dir.join("input.parquet").exists(),
         "half-written input.parquet"
@@ -424,16 +443,7 @@ fn embed_killed_mid_run_resumes_to_the_uninterrupted_vectors() {
         stdout(&o)
     );
 
-    let mut child = bin()
-        .arg("--data-dir")
-        .arg(&data)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     let parts = data.join("d/embeddings/.embedding-002.parts");
-    let started = Instant::now();
     let written = |dir: &Path| {
         std::fs::read_dir(dir)
             .map(|d| {
@@ -443,18 +453,13 @@ fn embed_killed_mid_run_resumes_to_the_uninterrupted_vectors() {
             })
             .unwrap_or(0)
     };
-    while written(&parts) < 2 {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("embed finished ({status}) before it could be killed");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_when(
+        &data,
+        &args,
+        Duration::from_secs(120),
+        Duration::ZERO,
+        || written(&parts) >= 2,
+    );
     assert!(!data.join("d/embeddings/embedding-002.json").exists());
     assert!(!data.join("d/embeddings/embedding-002.parquet").exists());
 
@@ -535,29 +540,14 @@ fn run_end_to_end_resumes_when_interrupted_and_refuses_a_finished_run() {
     ];
 
     // Interrupt the first run during the embed step.
-    let mut child = bin()
-        .arg("--data-dir")
-        .arg(&data)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     let claim = data.join("pypi-head/embeddings/.embedding-001.claim");
-    let started = Instant::now();
-    while !claim.exists() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("run finished ({status}) before it could be killed");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the embed step never started"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_when(
+        &data,
+        &args,
+        Duration::from_secs(120),
+        Duration::from_millis(500),
+        || claim.exists(),
+    );
 
     let o = run(&data, &args);
     assert!(o.status.success(), "{}", stderr(&o));
