@@ -412,15 +412,20 @@ fn embedding(data: &Path, dataset: &str, id: &str) -> latentscope::io::Matrix {
     ds.read_embedding(id.parse().unwrap()).unwrap()
 }
 
+/// Writes the header and the first `rows` rows of the shipped pypi-10k CSV to `path`.
+fn write_pypi_head(path: &Path, rows: usize) {
+    let all = std::fs::read_to_string(repo_file("data/pypi-10k.csv")).unwrap();
+    let head: Vec<&str> = all.lines().take(rows + 1).collect();
+    std::fs::write(path, head.join("\n") + "\n").unwrap();
+}
+
 #[test]
 fn embed_killed_mid_run_resumes_to_the_uninterrupted_vectors() {
     fetch_model();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let csv = dir.path().join("rows.csv");
-    let all = std::fs::read_to_string(repo_file("data/pypi-10k.csv")).unwrap();
-    let head: Vec<&str> = all.lines().take(1201).collect();
-    std::fs::write(&csv, head.join("\n") + "\n").unwrap();
+    write_pypi_head(&csv, 1200);
     let o = ingest(&data, "d", csv.to_str().unwrap(), "summary");
     assert!(o.status.success(), "{}", stderr(&o));
     // The transformer model, slow enough to interrupt mid-run.
@@ -526,9 +531,7 @@ fn run_end_to_end_resumes_when_interrupted_and_refuses_a_finished_run() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let csv = dir.path().join("pypi head.csv");
-    let all = std::fs::read_to_string(repo_file("data/pypi-10k.csv")).unwrap();
-    let head: Vec<&str> = all.lines().take(1501).collect();
-    std::fs::write(&csv, head.join("\n") + "\n").unwrap();
+    write_pypi_head(&csv, 1500);
     // The transformer model, slow enough to interrupt mid-embed.
     let args = [
         "run",
