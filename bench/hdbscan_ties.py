@@ -22,9 +22,6 @@ import argparse, json, os, subprocess, sys, tempfile, time
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
-MASK = (1 << 64) - 1
-
-
 def splitmix64(x):
     """splitmix64 on a uint64 array (wrapping arithmetic)."""
     with np.errstate(over="ignore"):
