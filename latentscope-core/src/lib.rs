@@ -1,6 +1,23 @@
 //! The latentscope core: the [`Dataset`] handle over a data directory, typed
 //! artifact ids, the shared step machinery and the plugin traits.
 //!
+//! # Glossary
+//!
+//! | name | means |
+//! | --- | --- |
+//! | dataset | `<data>/<dataset-id>/`: `input.parquet` (the rows), `meta.json`, one folder per artifact kind; [`Dataset`] is its handle ([`dataset`]) |
+//! | row index | a row's 0-based position in `input.parquet`; every artifact is keyed by it, in order |
+//! | artifact | one run's output: its files and its `.json` (written last) under a typed id ([`ids`]) that is never reused |
+//! | step | a module with the same three parts: the plugin trait and its options (`mod.rs`), the driver that runs it (`driver.rs`), the artifact's files (`artifact.rs`): [`embed`], [`project`], [`cluster`], [`label`], [`scope`] |
+//! | embedding | the vectors of every row ([`EmbeddingId`], `embedding-NNN`), made by an [`Embedder`] |
+//! | project, projection | the 2-D step ([`project`]): a [`Reducer`](project::Reducer) (UMAP or PCA) maps an embedding to a [`Layout`](project::Layout) |
+//! | umap | the 2-D artifact, whatever the method (`umap-NNN`, [`UmapId`], [`UmapMeta`](project::UmapMeta)): the Python tool's name, kept on disk and on the command line; also the algorithm ([`umap`]) |
+//! | layout | the 2-D points of a umap artifact, in memory ([`project::Layout`]) |
+//! | clustering | a cluster artifact (`cluster-NNN`, [`ClusterId`]) made by a [`Clusterer`](cluster::Clusterer) from a umap; a row's cluster number within it is a cluster index |
+//! | labels | a name (and description) per cluster of a clustering (`cluster-NNN-labels-MMM`, [`LabelsId`]), made by a [`Labeler`] |
+//! | scope | a named combination of an embedding, a umap, a clustering and its labels (`scopes-NNN`, [`ScopeId`]): what the explorer opens |
+//! | tag | a named set of row indices (`tags/<name>.indices`) |
+//!
 //! # Brief overview
 //!
 //! - [`Dataset`] is a handle over `<data>/<dataset-id>/` in a
@@ -21,6 +38,8 @@
 //!   built-in native HDBSCAN, run by [`Dataset::cluster`].
 //! - [`project::Reducer`] is the 2-D projection plugin trait; [`umap`] (native
 //!   UMAP) and [`pca`] are built in, run by [`Dataset::project`].
+//! - The algorithms ([`umap`], [`hdbscan`], [`pca`], [`hull`]) live in the
+//!   `latentscope-algorithms` crate, re-exported here.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -44,32 +63,38 @@
 pub mod cluster;
 pub mod dataset;
 pub mod embed;
-pub mod embedding;
 pub mod error;
-pub mod hdbscan;
-pub mod hull;
-pub mod ids;
 pub mod ingest;
 pub mod label;
-pub mod layout;
-pub mod meta;
-pub mod pca;
 pub mod pipeline;
 pub mod progress;
 pub mod project;
 pub mod scope;
-pub mod tags;
-pub mod thumbnail;
-pub mod time;
-pub mod umap;
+
+mod pool;
+mod thumbnail;
+mod time;
 
 pub use dataset::Dataset;
-pub use embed::driver::{EmbedOptions, EmbedOutcome};
-pub use embed::registry::{EmbedConfig, EmbedderRegistry};
-pub use embed::{EmbedError, Embedder, EmbedderSpec};
+pub use dataset::{ids, meta};
+pub use embed::{
+    EmbedConfig, EmbedError, EmbedOptions, EmbedOutcome, Embedder, EmbedderRegistry, EmbedderSpec,
+};
 pub use error::{Error, Result};
 pub use ids::{ClusterId, EmbeddingId, LabelsId, NumberedId, ScopeId, UmapId};
 pub use label::{ClusterLabel, ClusterSample, LabelOptions, Labeler};
+pub use latentscope_algorithms::{hdbscan, hull, pca, umap};
 pub use latentscope_io;
 pub use ndarray;
 pub use progress::{NoProgress, Progress, ProgressEvent};
+
+/// The embedding artifact's items under their former path ([`embed`] now).
+#[doc(hidden)]
+pub mod embedding {
+    pub use crate::embed::artifact::*;
+}
+/// The umap artifact's items under their former path ([`project`] now).
+#[doc(hidden)]
+pub mod layout {
+    pub use crate::project::artifact::*;
+}

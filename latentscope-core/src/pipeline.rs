@@ -264,12 +264,10 @@ pub async fn run(
         ds.embed(embedder, &options, progress).await?.id
     });
     let umap = step!("umap", umap, {
-        let params = UmapParams {
-            n_neighbors: config.neighbors,
-            min_dist: config.min_dist,
-            seed: Some(config.seed),
-            ..UmapParams::default()
-        };
+        let mut params = UmapParams::default();
+        params.n_neighbors = config.neighbors;
+        params.min_dist = config.min_dist;
+        params.seed = Some(config.seed);
         ds.project(embedding, &params, &ProjectOptions::default(), progress)?
     });
     let cluster = step!("cluster", cluster, {

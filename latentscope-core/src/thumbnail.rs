@@ -7,7 +7,7 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 
 /// Side of the square thumbnail, in pixels.
-pub const SIZE: usize = 512;
+pub(crate) const SIZE: usize = 512;
 
 /// A qualitative palette for cluster colours (noise is drawn grey).
 const PALETTE: [[u8; 3]; 12] = [
@@ -27,7 +27,7 @@ const PALETTE: [[u8; 3]; 12] = [
 
 /// Draws points (interleaved x, y in [-1, 1]) as a PNG; with `clusters`,
 /// each point is coloured by its cluster (negative: noise, grey).
-pub fn scatter_png(xy: &[f32], clusters: Option<&[i64]>) -> Vec<u8> {
+pub(crate) fn scatter_png(xy: &[f32], clusters: Option<&[i64]>) -> Vec<u8> {
     let n = xy.len() / 2;
     // Smaller, fainter dots for bigger inputs keep dense regions readable.
     let alpha = (4000.0 / (n.max(1) as f32)).sqrt().clamp(0.08, 0.9);
@@ -87,7 +87,7 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 }
 
 /// Encodes 8-bit RGB pixels (row-major) as a PNG file.
-pub fn encode_rgb(pixels: &[u8], width: usize, height: usize) -> Vec<u8> {
+pub(crate) fn encode_rgb(pixels: &[u8], width: usize, height: usize) -> Vec<u8> {
     let mut raw = Vec::with_capacity((width * 3 + 1) * height);
     for row in pixels.chunks_exact(width * 3) {
         raw.push(0); // filter: none

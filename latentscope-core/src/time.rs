@@ -34,13 +34,13 @@ fn now_secs() -> i64 {
 }
 
 /// The current time as RFC 3339 in UTC (`2026-11-25T09:30:00Z`).
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let (y, mo, d, h, mi, s) = civil(now_secs());
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
 /// The current time as the Python tool writes it (`2026-11-25 09:30:00`, UTC).
-pub fn now_python() -> String {
+pub(crate) fn now_python() -> String {
     let (y, mo, d, h, mi, s) = civil(now_secs());
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }

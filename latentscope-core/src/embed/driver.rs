@@ -24,7 +24,7 @@ use serde_json::Map;
 
 use super::{EmbedError, Embedder};
 use crate::dataset::Dataset;
-use crate::embedding::{EMBEDDING_COLUMN, EmbeddingMeta};
+use crate::embed::{EMBEDDING_COLUMN, EmbeddingMeta};
 use crate::error::{Error, Result};
 use crate::ids::{EmbeddingId, NumberedId};
 use crate::meta::LATENTSCOPE_VERSION;

@@ -29,8 +29,13 @@
 //! # Ok::<(), EmbedError>(())
 //! ```
 
+pub(crate) mod artifact;
 pub mod driver;
 pub mod registry;
+
+pub use artifact::{EMBEDDING_COLUMN, EmbeddingMeta, read_vectors_file};
+pub use driver::{EmbedOptions, EmbedOutcome};
+pub use registry::{EmbedConfig, EmbedderRegistry};
 
 use std::fmt;
 

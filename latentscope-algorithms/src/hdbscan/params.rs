@@ -4,6 +4,8 @@ use super::error::HdbscanError;
 
 /// How flat clusters are chosen from the condensed tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum ClusterSelectionMethod {
     /// Excess of mass: pick the clusters with the greatest total stability.
     #[default]
@@ -15,6 +17,8 @@ pub enum ClusterSelectionMethod {
 /// Parameters of [`hdbscan`](super::hdbscan); the defaults match the Python
 /// `hdbscan` package (`min_cluster_size = 5`, `min_samples = None`).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct HdbscanParams {
     /// Smallest group of points that counts as a cluster (at least 2).

@@ -1,5 +1,9 @@
 //! [`Dataset`]: a typed handle over `<data>/<dataset-id>/` in a [`Store`].
 
+pub mod ids;
+pub mod meta;
+mod tags;
+
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;

@@ -3,12 +3,12 @@
 //! HDBSCAN on 2-D points, the UMAP kNN graph and the UMAP layout (SGD with a
 //! fixed number of epochs from a random init).
 //!
-//! `cargo bench -p latentscope-core --bench algorithms`
+//! `cargo bench -p latentscope-algorithms --bench algorithms`
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use latentscope_core::NoProgress;
-use latentscope_core::hdbscan::{HdbscanParams, hdbscan};
-use latentscope_core::umap::{Init, Metric, UmapParams, knn_graph, umap};
+use latentscope_algorithms::NoProgress;
+use latentscope_algorithms::hdbscan::{HdbscanParams, hdbscan};
+use latentscope_algorithms::umap::{Init, Metric, UmapParams, knn_graph, umap};
 use ndarray::Array2;
 
 /// `n` points in `d` dimensions around `centers` centres, deterministic.
@@ -51,7 +51,7 @@ fn bench_hdbscan(c: &mut Criterion) {
 
 /// The three phases of HDBSCAN separately (200k points, one thread).
 fn bench_hdbscan_phases(c: &mut Criterion) {
-    use latentscope_core::hdbscan::phases;
+    use latentscope_algorithms::hdbscan::phases;
     let mut g = c.benchmark_group("hdbscan_phases_ms5");
     g.sample_size(10);
     for n in [50_000, 200_000] {

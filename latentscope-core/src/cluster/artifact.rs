@@ -1,12 +1,5 @@
-//! The cluster step: a [`Clusterer`] run on a umap's 2-D points, written as
-//! `clusters/cluster-NNN.parquet` (`cluster`, `raw_cluster`),
-//! `cluster-NNN-labels-default.parquet` (one row per cluster: `label`,
-//! `description`, `indices`, `hull`, `centroid_x`, `centroid_y`, `count`; the
-//! unclustered one last), `cluster-NNN.png` and `cluster-NNN.json` (last).
-//!
-//! Noise (raw label -1) is either kept as its own "Unclustered" cluster, whose
-//! id is one past the highest cluster, or assigned to the nearest cluster
-//! centroid, as the Python tool does.
+//! The clustering artifact's files: `cluster-NNN.parquet`, the default labels
+//! (`cluster-NNN-labels-default.parquet`) and `cluster-NNN.json`, read and written.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,51 +9,15 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray};
 use latentscope_io::{json, table};
-use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::hdbscan::{ClusterSelectionMethod, HdbscanError, HdbscanParams, hdbscan};
 use crate::hull::convex_hull;
 use crate::ids::{ClusterId, LabelsId, NumberedId, UmapId};
 use crate::meta::LATENTSCOPE_VERSION;
-use crate::progress::{Progress, check};
 use crate::thumbnail;
-
-/// A clustering algorithm over points (rows × dims). Sync and CPU-bound: the
-/// caller runs it inside a rayon pool it sized (never the global pool).
-pub trait Clusterer: Send + Sync + std::fmt::Debug {
-    /// The method name recorded in the artifact (`"hdbscan"`).
-    fn method(&self) -> &str;
-    /// Every parameter, recorded in the artifact's JSON.
-    fn params(&self) -> Map<String, Value>;
-    /// Labels every point: `-1` for noise, clusters numbered from 0.
-    fn cluster(&self, points: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Clustering>;
-}
-
-/// What a [`Clusterer`] found.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
-pub struct Clustering {
-    /// Per point: the cluster (from 0), or -1 for noise.
-    pub labels: Vec<i64>,
-    /// Per point: membership strength in [0, 1], when the method has one.
-    pub probabilities: Option<Vec<f32>>,
-    /// Per point: outlier score, when the method has one.
-    pub outlier_scores: Option<Vec<f32>>,
-}
-
-impl Clustering {
-    /// A clustering from labels alone.
-    pub fn from_labels(labels: Vec<i64>) -> Self {
-        Self {
-            labels,
-            ..Self::default()
-        }
-    }
-}
 
 /// The record of a clustering, `clusters/cluster-NNN.json`. Field names
 /// follow the Python latent-scope; ours add the rest.
@@ -121,23 +78,12 @@ pub struct ClusterMeta {
     pub extra: Map<String, Value>,
 }
 
-fn rows() -> String {
+pub(super) fn rows() -> String {
     "rows".to_string()
 }
 
-fn umap() -> String {
+pub(super) fn umap() -> String {
     "umap".to_string()
-}
-
-/// How the cluster step runs.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct ClusterOptions {
-    /// Assign noise to the nearest cluster centroid instead of keeping an
-    /// "Unclustered" cluster.
-    pub assign_noise: bool,
-    /// Threads for the algorithm (`None`: all cores).
-    pub threads: Option<usize>,
 }
 
 /// One cluster's row of a labels file.
@@ -156,83 +102,10 @@ pub struct ClusterLabelRow {
     pub centroid: [f32; 2],
 }
 
-/// Builds a local rayon pool with `threads` threads (all cores when `None`).
-pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .thread_name(|i| format!("latentscope-{i}"))
-        .build()
-        .map_err(|e| Error::InvalidInput {
-            source_name: "thread pool".into(),
-            message: e.to_string(),
-        })
-}
-
-/// Final cluster ids from raw labels: noise becomes the unclustered id (one
-/// past the highest cluster) or, with `assign_noise`, the cluster whose
-/// centroid is nearest. Returns the final labels and the unclustered id.
-pub fn resolve_noise(raw: &[i64], xy: &[f32], assign_noise: bool) -> (Vec<i64>, Option<i64>) {
-    let n_clusters = raw.iter().copied().max().map_or(0, |m| (m + 1).max(0)) as usize;
-    let has_noise = raw.iter().any(|&l| l < 0);
-    if !has_noise {
-        return (raw.to_vec(), None);
-    }
-    if assign_noise && n_clusters > 0 {
-        let centroids = centroids(raw, xy, n_clusters);
-        let labels = raw
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| {
-                if l >= 0 {
-                    return l;
-                }
-                let (x, y) = (xy[2 * i], xy[2 * i + 1]);
-                let mut best = (f32::INFINITY, 0usize);
-                for (c, cen) in centroids.iter().enumerate() {
-                    let d = (cen[0] - x).powi(2) + (cen[1] - y).powi(2);
-                    if d < best.0 {
-                        best = (d, c);
-                    }
-                }
-                best.1 as i64
-            })
-            .collect();
-        return (labels, None);
-    }
-    let unclustered = n_clusters as i64;
-    (
-        raw.iter()
-            .map(|&l| if l < 0 { unclustered } else { l })
-            .collect(),
-        Some(unclustered),
-    )
-}
-
-fn centroids(labels: &[i64], xy: &[f32], n: usize) -> Vec<[f32; 2]> {
-    let mut sum = vec![[0f64; 3]; n];
-    for (i, &l) in labels.iter().enumerate() {
-        if l >= 0 && (l as usize) < n {
-            let s = &mut sum[l as usize];
-            s[0] += xy[2 * i] as f64;
-            s[1] += xy[2 * i + 1] as f64;
-            s[2] += 1.0;
-        }
-    }
-    sum.iter()
-        .map(|s| {
-            if s[2] > 0.0 {
-                [(s[0] / s[2]) as f32, (s[1] / s[2]) as f32]
-            } else {
-                [0.0, 0.0]
-            }
-        })
-        .collect()
-}
-
 /// The default labels: one row per final cluster, "Cluster N" and, for the
 /// unclustered one (last), "Unclustered" with no hull. Hulls use each
 /// cluster's raw members (reassigned noise would stretch them).
-pub fn default_label_rows(
+pub(crate) fn default_label_rows(
     raw: &[i64],
     final_labels: &[i64],
     unclustered: Option<i64>,
@@ -293,7 +166,7 @@ fn list_array(lists: impl Iterator<Item = Vec<i64>>) -> ArrayRef {
 }
 
 /// The Arrow table of a labels file.
-pub fn label_rows_batch(rows: &[ClusterLabelRow]) -> Result<RecordBatch> {
+pub(crate) fn label_rows_batch(rows: &[ClusterLabelRow]) -> Result<RecordBatch> {
     let columns: Vec<(&str, ArrayRef)> = vec![
         (
             "label",
@@ -337,7 +210,10 @@ pub fn label_rows_batch(rows: &[ClusterLabelRow]) -> Result<RecordBatch> {
 
 /// Reads the rows of a labels file (ours, or the Python tool's, which has
 /// no centroid columns: those read as 0).
-pub fn label_rows_from_batch(batch: &RecordBatch, source: &str) -> Result<Vec<ClusterLabelRow>> {
+pub(crate) fn label_rows_from_batch(
+    batch: &RecordBatch,
+    source: &str,
+) -> Result<Vec<ClusterLabelRow>> {
     let bad = |message: String| Error::InvalidInput {
         source_name: source.to_string(),
         message,
@@ -432,56 +308,6 @@ impl Dataset {
         Ok((col(0)?, col(1)?))
     }
 
-    /// Runs `clusterer` on a umap's points in a local pool and writes the
-    /// clustering artifact; returns its id.
-    pub fn cluster(
-        &self,
-        umap: UmapId,
-        clusterer: &dyn Clusterer,
-        options: &ClusterOptions,
-        progress: &dyn Progress,
-    ) -> Result<ClusterId> {
-        let started = Instant::now();
-        let layout = self.read_umap(umap)?;
-        let points = ArrayView2::from_shape((layout.len(), 2), &layout.xy).map_err(|e| {
-            Error::InvalidInput {
-                source_name: umap.to_string(),
-                message: e.to_string(),
-            }
-        })?;
-        check(progress, "cluster", 0, None)?;
-        let pool = thread_pool(options.threads)?;
-        let algo_started = Instant::now();
-        let clustering = pool.install(|| clusterer.cluster(points, progress))?;
-        let cluster_seconds = algo_started.elapsed().as_secs_f64();
-        let params = clusterer.params();
-        let mut meta = ClusterMeta {
-            id: ClusterId::new(0),
-            umap_id: umap,
-            method: clusterer.method().to_string(),
-            granularity: rows(),
-            cluster_on: "umap".into(),
-            samples: params.get("min_cluster_size").and_then(Value::as_u64),
-            min_samples: params.get("min_samples").and_then(Value::as_u64),
-            cluster_selection_epsilon: params
-                .get("cluster_selection_epsilon")
-                .and_then(Value::as_f64),
-            n_clusters: 0,
-            n_noise: 0,
-            assign_noise: options.assign_noise,
-            unclustered_cluster: None,
-            params,
-            rows: None,
-            cluster_seconds: Some(cluster_seconds),
-            seconds: None,
-            latentscope_version: None,
-            created_at: None,
-            extra: Map::new(),
-        };
-        let id = self.write_cluster(&layout.xy, &clustering.labels, &mut meta, started)?;
-        Ok(id)
-    }
-
     /// Writes raw labels (-1 noise) of a umap's points as a new clustering
     /// artifact; `meta` supplies the method and parameters.
     pub fn write_cluster(
@@ -538,59 +364,67 @@ impl Dataset {
     }
 }
 
-impl From<HdbscanError> for Error {
-    fn from(e: HdbscanError) -> Self {
-        match e {
-            HdbscanError::Cancelled => Error::Cancelled,
-            other => Error::InvalidInput {
-                source_name: "hdbscan".into(),
-                message: other.to_string(),
-            },
+/// Final cluster ids from raw labels: noise becomes the unclustered id (one
+/// past the highest cluster) or, with `assign_noise`, the cluster whose
+/// centroid is nearest. Returns the final labels and the unclustered id.
+pub(crate) fn resolve_noise(
+    raw: &[i64],
+    xy: &[f32],
+    assign_noise: bool,
+) -> (Vec<i64>, Option<i64>) {
+    let n_clusters = raw.iter().copied().max().map_or(0, |m| (m + 1).max(0)) as usize;
+    let has_noise = raw.iter().any(|&l| l < 0);
+    if !has_noise {
+        return (raw.to_vec(), None);
+    }
+    if assign_noise && n_clusters > 0 {
+        let centroids = centroids(raw, xy, n_clusters);
+        let labels = raw
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| {
+                if l >= 0 {
+                    return l;
+                }
+                let (x, y) = (xy[2 * i], xy[2 * i + 1]);
+                let mut best = (f32::INFINITY, 0usize);
+                for (c, cen) in centroids.iter().enumerate() {
+                    let d = (cen[0] - x).powi(2) + (cen[1] - y).powi(2);
+                    if d < best.0 {
+                        best = (d, c);
+                    }
+                }
+                best.1 as i64
+            })
+            .collect();
+        return (labels, None);
+    }
+    let unclustered = n_clusters as i64;
+    (
+        raw.iter()
+            .map(|&l| if l < 0 { unclustered } else { l })
+            .collect(),
+        Some(unclustered),
+    )
+}
+
+fn centroids(labels: &[i64], xy: &[f32], n: usize) -> Vec<[f32; 2]> {
+    let mut sum = vec![[0f64; 3]; n];
+    for (i, &l) in labels.iter().enumerate() {
+        if l >= 0 && (l as usize) < n {
+            let s = &mut sum[l as usize];
+            s[0] += xy[2 * i] as f64;
+            s[1] += xy[2 * i + 1] as f64;
+            s[2] += 1.0;
         }
     }
-}
-
-impl Clusterer for HdbscanParams {
-    fn method(&self) -> &str {
-        "hdbscan"
-    }
-
-    fn params(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("min_cluster_size".into(), self.min_cluster_size.into());
-        m.insert("min_samples".into(), self.effective_min_samples().into());
-        m.insert(
-            "cluster_selection_epsilon".into(),
-            self.cluster_selection_epsilon.into(),
-        );
-        let method = match self.method {
-            ClusterSelectionMethod::Leaf => "leaf",
-            _ => "eom",
-        };
-        m.insert("cluster_selection_method".into(), method.into());
-        m.insert(
-            "allow_single_cluster".into(),
-            self.allow_single_cluster.into(),
-        );
-        m.insert("max_cluster_size".into(), self.max_cluster_size.into());
-        m
-    }
-
-    fn cluster(&self, points: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Clustering> {
-        let r = hdbscan(points, self, progress)?;
-        Ok(Clustering {
-            labels: r.labels,
-            probabilities: Some(r.probabilities),
-            outlier_scores: Some(r.outlier_scores),
+    sum.iter()
+        .map(|s| {
+            if s[2] > 0.0 {
+                [(s[0] / s[2]) as f32, (s[1] / s[2]) as f32]
+            } else {
+                [0.0, 0.0]
+            }
         })
-    }
-}
-
-/// HDBSCAN parameters for a first run on `rows` points, chosen so that 1k to
-/// 1M rows give tens to a few hundred clusters: `min_cluster_size` grows as
-/// the square root of the row count (10k rows: 25, the Python tool's default;
-/// 1M rows: 250), `min_samples` is 5 (at most `min_cluster_size`).
-pub fn default_hdbscan_params(rows: usize) -> HdbscanParams {
-    let mcs = ((rows as f64).sqrt() / 4.0).round().clamp(5.0, 1000.0) as usize;
-    HdbscanParams::new(mcs).with_min_samples(mcs.min(5))
+        .collect()
 }

@@ -4,6 +4,8 @@ use super::error::UmapError;
 
 /// Distance between input rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[non_exhaustive]
 pub enum Metric {
     /// `1 - cos(x, y)`.
@@ -15,6 +17,8 @@ pub enum Metric {
 
 /// How the 2-D layout is initialised before optimisation.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[non_exhaustive]
 pub enum Init {
     /// Spectral embedding of the fuzzy graph (falls back to PCA when that is not possible).
@@ -24,12 +28,16 @@ pub enum Init {
     Pca,
     /// Uniform random coordinates.
     Random,
-    /// An earlier layout (n x 2) to align the new run with.
+    /// An earlier layout (n x 2) to align the new run with (not serialized:
+    /// record where it came from instead).
+    #[cfg_attr(feature = "serde", serde(skip))]
     Coordinates(ndarray::Array2<f32>),
 }
 
 /// Settings of [`umap`](super::umap); start from [`UmapParams::default`] and change fields.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct UmapParams {
     /// Size of the local neighbourhood, counting the point itself as umap-learn does (default 15).

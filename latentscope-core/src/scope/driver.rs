@@ -1,60 +1,18 @@
-//! The scope step: a named combination of an embedding, a umap, a
-//! clustering and its labels, written in the Python latent-scope's format so
-//! its explorer and ours both open it: `scopes/scopes-NNN.json`,
-//! `scopes-NNN.parquet` (one row per input row: `x`, `y`,
-//! `tile_index_64`, `tile_index_128`, `cluster`, `raw_cluster`, `label`,
-//! `deleted`, `ls_index`), `scopes-NNN-input.parquet` (`index`, every input
-//! column, then the same columns but `ls_index`) and
-//! `scopes-NNN-transactions.json` (`[]`). The `.json` is written last.
+//! The scope step's driver: checks that the four parts belong together and
+//! writes the scope's files.
 
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float32Array, Int64Array, RecordBatch, StringArray};
 use latentscope_io::{json, table};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::ScopeParts;
+use super::artifact::{json_of, tile_index};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::ids::{ClusterId, EmbeddingId, LabelsId, NumberedId, ScopeId, UmapId};
+use crate::ids::{ClusterId, EmbeddingId, NumberedId, ScopeId, UmapId};
 use crate::meta::LATENTSCOPE_VERSION;
-
-/// The ids a scope combines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ScopeParts {
-    /// The embedding.
-    pub embedding: EmbeddingId,
-    /// The 2-D layout of that embedding.
-    pub umap: UmapId,
-    /// A clustering of that layout.
-    pub cluster: ClusterId,
-    /// Labels of that clustering.
-    pub labels: LabelsId,
-}
-
-impl ScopeParts {
-    /// The four ids.
-    pub fn new(embedding: EmbeddingId, umap: UmapId, cluster: ClusterId, labels: LabelsId) -> Self {
-        Self {
-            embedding,
-            umap,
-            cluster,
-            labels,
-        }
-    }
-}
-
-/// The cell of a point in an `n × n` grid over [-1, 1]² (row-major from
-/// the bottom-left), as the Python tool computes `tile_index_64/128`.
-pub fn tile_index(x: f32, y: f32, n: i64) -> i64 {
-    let cell = |v: f32| (((v as f64 + 1.0) / 2.0 * n as f64).floor() as i64).clamp(0, n - 1);
-    cell(y) * n + cell(x)
-}
-
-fn json_of(ds: &Dataset, key: &str) -> Result<Value> {
-    Ok(json::read_json(ds.store().as_ref(), &ds.key(key))?)
-}
 
 impl Dataset {
     /// Checks that the four ids exist and belong together: the umap was made
@@ -287,25 +245,5 @@ impl Dataset {
         record.insert("created_at".into(), crate::time::now_rfc3339().into());
         json::write_json(store, &self.key(&format!("{folder}/{id}.json")), &record)?;
         Ok(id)
-    }
-
-    /// The record of a scope (`scopes-NNN.json`) as JSON.
-    pub fn scope_json(&self, id: ScopeId) -> Result<Value> {
-        self.require(id)?;
-        json_of(self, &format!("{}/{id}.json", ScopeId::FOLDER))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::tile_index;
-
-    #[test]
-    fn tile_index_matches_the_python_tool() {
-        // Values read off the Python fixture's scopes-001.parquet, row 0.
-        assert_eq!(tile_index(-0.278_398_1, -0.346_582_17, 64), 1303);
-        assert_eq!(tile_index(-0.278_398_1, -0.346_582_17, 128), 5294);
-        assert_eq!(tile_index(1.0, 1.0, 64), 64 * 64 - 1);
-        assert_eq!(tile_index(-1.0, -1.0, 128), 0);
     }
 }

@@ -79,7 +79,7 @@ pub struct EmbeddingMeta {
 }
 
 /// Per-column minimum and maximum of a matrix.
-pub fn column_extent(m: &Matrix) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn column_extent(m: &Matrix) -> (Vec<f32>, Vec<f32>) {
     let mut min = vec![f32::INFINITY; m.cols];
     let mut max = vec![f32::NEG_INFINITY; m.cols];
     for row in m.data.chunks_exact(m.cols.max(1)) {
@@ -92,7 +92,7 @@ pub fn column_extent(m: &Matrix) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// The first non-finite value of a matrix, as an error naming its row and column.
-pub fn check_finite(m: &Matrix, source_name: &str) -> Result<()> {
+pub(crate) fn check_finite(m: &Matrix, source_name: &str) -> Result<()> {
     match m.data.iter().position(|v| !v.is_finite()) {
         Some(i) => Err(Error::InvalidInput {
             source_name: source_name.to_string(),

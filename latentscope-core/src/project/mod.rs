@@ -1,17 +1,17 @@
 //! The project step: a [`Reducer`] maps an embedding's vectors to 2-D, and
-//! the layout is written as a umap artifact (`umaps/umap-NNN.*`, see
-//! [`crate::layout`]). Built in: UMAP ([`UmapParams`]) and PCA ([`PcaReducer`]).
+//! the layout is written as a umap artifact (`umaps/umap-NNN.*`: a
+//! [`Layout`] and its [`UmapMeta`]). Built in: UMAP ([`UmapParams`]) and PCA ([`PcaReducer`]).
 
-use std::time::Instant;
+pub(crate) mod artifact;
+pub(crate) mod driver;
+
+pub use artifact::{Layout, UmapMeta, read_layout_file};
 
 use ndarray::{Array2, ArrayView2};
 use serde_json::{Map, Value};
 
-use crate::cluster::thread_pool;
-use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::ids::{EmbeddingId, UmapId};
-use crate::layout::{Layout, UmapMeta};
+use crate::ids::UmapId;
 use crate::pca::{PcaError, pca};
 use crate::progress::{Progress, check};
 use crate::umap::{Init, Metric, UmapError, UmapParams, umap};
@@ -148,49 +148,4 @@ pub struct ProjectOptions {
     pub threads: Option<usize>,
     /// The earlier layout the run was initialised from, recorded as `init_from`.
     pub init_from: Option<UmapId>,
-}
-
-impl Dataset {
-    /// Reduces an embedding to 2-D in a local pool and writes the layout as a
-    /// new umap artifact; returns its id.
-    pub fn project(
-        &self,
-        embedding: EmbeddingId,
-        reducer: &dyn Reducer,
-        options: &ProjectOptions,
-        progress: &dyn Progress,
-    ) -> Result<UmapId> {
-        let started = Instant::now();
-        let vectors = self.read_embedding(embedding)?;
-        let x =
-            ArrayView2::from_shape((vectors.rows, vectors.cols), &vectors.data).map_err(|e| {
-                Error::InvalidInput {
-                    source_name: embedding.to_string(),
-                    message: e.to_string(),
-                }
-            })?;
-        let pool = thread_pool(options.threads)?;
-        let reduce_started = Instant::now();
-        let reduction = pool.install(|| reducer.reduce(x, progress))?;
-        let reduce_seconds = reduce_started.elapsed().as_secs_f64();
-        let mut params = reducer.params();
-        if let Some(from) = options.init_from {
-            params.insert("init_from".into(), from.to_string().into());
-        }
-        params.extend(reduction.details);
-        params.insert("reduce_seconds".into(), reduce_seconds.into());
-        let mut meta = UmapMeta::new(reducer.method(), Some(embedding));
-        meta.neighbors = params
-            .get("n_neighbors")
-            .and_then(Value::as_u64)
-            .map(|v| v as usize);
-        meta.min_dist = params
-            .get("min_dist")
-            .and_then(Value::as_f64)
-            .map(|v| v as f32);
-        meta.params = params;
-        let xy = reduction.points.iter().copied().collect();
-        meta.seconds = Some(started.elapsed().as_secs_f64());
-        self.write_umap(Layout { xy }, meta)
-    }
 }
