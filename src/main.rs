@@ -9,7 +9,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // The exit status of the first typed error in the chain
+            // (docs/errors.md), else 1.
+            let code = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<latentscope::Error>())
+                .map_or(1, latentscope::Error::exit_code);
+            ExitCode::from(code)
         }
     }
 }

@@ -1,5 +1,12 @@
-//! The error type of the core crate. Context (dataset, id, column, row) is
-//! carried as data so callers can act on it and messages name what was wrong.
+//! The error type of the core crate. Context (dataset, id, file, row, column,
+//! parameter) is carried as data so that callers can act on it, and every
+//! message names what was wrong. [`Error::code`] gives the stable code the
+//! server answers with and [`Error::exit_code`] the CLI's exit status (the
+//! table is `docs/errors.md`).
+
+use latentscope_algorithms::hdbscan::HdbscanError;
+use latentscope_algorithms::pca::PcaError;
+use latentscope_algorithms::umap::UmapError;
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -34,6 +41,14 @@ pub enum Error {
         id: String,
         /// Where it is.
         store: String,
+    },
+    /// Something that exists already and may not be made again.
+    #[error("{what} already exists: {reason}")]
+    AlreadyExists {
+        /// What exists (`dataset "x"`, a tag, …).
+        what: String,
+        /// What to do instead.
+        reason: String,
     },
     /// Opening a dataset that does not exist.
     #[error(
@@ -94,13 +109,64 @@ pub enum Error {
         /// The dataset's row count.
         rows: u64,
     },
-    /// Input data that cannot be used (wrong shape, non-finite values...).
-    #[error("{source_name}: {message}")]
-    InvalidInput {
-        /// Where the data came from.
-        source_name: String,
-        /// What was wrong.
+    /// A parameter outside its valid range.
+    #[error("invalid {name} {value:?}: {reason}")]
+    InvalidParameter {
+        /// The parameter's name (`min_dist`, `threads`, …).
+        name: String,
+        /// The value given.
+        value: String,
+        /// Why it was refused, or what would be accepted.
+        reason: String,
+    },
+    /// Data that cannot be used: a file, row or column that is malformed,
+    /// of the wrong shape or holds non-finite values.
+    #[error("{file}{}: {message}", at(*row, column.as_deref()))]
+    BadInput {
+        /// The file (or artifact, or input) the data came from.
+        file: String,
+        /// The row, where one is to blame.
+        row: Option<u64>,
+        /// The column, where one is to blame.
+        column: Option<String>,
+        /// What is wrong.
         message: String,
+    },
+    /// A file this build cannot read (an `.h5` without the `hdf5` feature, a
+    /// LanceDB table).
+    #[error("{file}: {reason}")]
+    Unsupported {
+        /// The file or artifact.
+        file: String,
+        /// Why it cannot be read, and what would read it.
+        reason: String,
+    },
+    /// Parts that do not belong together (a umap made from another
+    /// embedding, a clustering of another number of rows, …).
+    #[error("{message}")]
+    Mismatch {
+        /// What disagrees with what.
+        message: String,
+    },
+    /// Another run holds the artifact: it is writing it, or reading what
+    /// this would delete.
+    #[error("{artifact} is busy: {holder} holds it; try again when that has finished")]
+    Busy {
+        /// The artifact.
+        artifact: String,
+        /// Who holds it.
+        holder: String,
+    },
+    /// Deleting an artifact that others were made from.
+    #[error(
+        "{artifact} is used by {}; delete those first, or delete them with it (--with-dependents)",
+        dependents.join(", ")
+    )]
+    HasDependents {
+        /// The artifact asked to delete.
+        artifact: String,
+        /// The artifacts made from it, directly or not.
+        dependents: Vec<String>,
     },
     /// An embedder could not be resolved, loaded or run.
     #[error(transparent)]
@@ -113,9 +179,171 @@ pub enum Error {
         /// What the embedder said.
         source: crate::embed::EmbedError,
     },
+    /// A labeler (or another plugin) failed.
+    #[error("{backend}: {message}")]
+    Backend {
+        /// The backend (`labeler keywords`, …).
+        backend: String,
+        /// What failed.
+        message: String,
+    },
+    /// UMAP refused its input or parameters.
+    #[error("umap: {0}")]
+    Umap(UmapError),
+    /// HDBSCAN refused its input or parameters.
+    #[error("hdbscan: {0}")]
+    Hdbscan(HdbscanError),
+    /// PCA refused its input or parameters.
+    #[error("pca: {0}")]
+    Pca(#[from] PcaError),
     /// The progress callback asked to stop; earlier artifacts are intact.
     #[error("cancelled")]
     Cancelled,
+    /// A bug: something that should not happen did.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<UmapError> for Error {
+    fn from(e: UmapError) -> Self {
+        match e {
+            UmapError::Cancelled => Error::Cancelled,
+            other => Error::Umap(other),
+        }
+    }
+}
+
+impl From<HdbscanError> for Error {
+    fn from(e: HdbscanError) -> Self {
+        match e {
+            HdbscanError::Cancelled => Error::Cancelled,
+            other => Error::Hdbscan(other),
+        }
+    }
+}
+
+impl Error {
+    /// A bad-input error about `file`, with no row or column to blame.
+    pub fn bad_input(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::BadInput {
+            file: file.into(),
+            row: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+
+    /// An invalid-parameter error.
+    pub fn invalid_parameter(
+        name: impl Into<String>,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidParameter {
+            name: name.into(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The stable code of this kind of error: the JSON `code` the server
+    /// answers with (`docs/errors.md` has the table).
+    pub fn code(&self) -> &'static str {
+        use latentscope_io::Error as Io;
+        match self {
+            Error::Io(Io::NotFound { .. } | Io::ColumnNotFound { .. }) => "not_found",
+            Error::Io(Io::AlreadyExists { .. }) => "already_exists",
+            Error::Io(Io::Locked { .. }) => "artifact_busy",
+            Error::Io(Io::InvalidKey { .. }) => "invalid_parameter",
+            Error::Io(Io::Io { .. }) => "io",
+            // Every other I/O error is about a file's contents.
+            Error::Io(_) => "bad_input",
+            Error::InvalidDatasetId { .. }
+            | Error::InvalidId { .. }
+            | Error::InvalidTagName { .. }
+            | Error::RowOutOfRange { .. }
+            | Error::ColumnType { .. }
+            | Error::InvalidParameter { .. } => "invalid_parameter",
+            Error::DatasetExists { .. } | Error::AlreadyExists { .. } => "already_exists",
+            Error::DatasetNotFound { .. }
+            | Error::ArtifactNotFound { .. }
+            | Error::ColumnNotFound { .. } => "not_found",
+            Error::BadInput { .. } => "bad_input",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Mismatch { .. } => "mismatched_parts",
+            Error::Busy { .. } => "artifact_busy",
+            Error::HasDependents { .. } => "has_dependents",
+            Error::Embedder(e) | Error::Embed { source: e, .. } => match e {
+                crate::embed::EmbedError::UnknownModel { .. }
+                | crate::embed::EmbedError::InvalidOptions(_) => "invalid_parameter",
+                crate::embed::EmbedError::FeatureMissing { .. } => "unsupported",
+                crate::embed::EmbedError::ModelNotFound { .. } => "not_found",
+                _ => "backend_failed",
+            },
+            Error::Backend { .. } => "backend_failed",
+            Error::Umap(e) => match e {
+                UmapError::InvalidParameter { .. } => "invalid_parameter",
+                _ => "bad_input",
+            },
+            Error::Hdbscan(e) => match e {
+                HdbscanError::InvalidParameter { .. } => "invalid_parameter",
+                _ => "bad_input",
+            },
+            Error::Pca(e) => match e {
+                PcaError::InvalidComponents { .. } => "invalid_parameter",
+                _ => "bad_input",
+            },
+            Error::Cancelled => "cancelled",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status the server answers this error with.
+    pub fn http_status(&self) -> u16 {
+        status_of(self.code())
+    }
+
+    /// The exit status of the `latentscope` command for this error.
+    pub fn exit_code(&self) -> u8 {
+        exit_code_of(self.code())
+    }
+}
+
+/// The HTTP status of an error code (`docs/errors.md`).
+pub fn status_of(code: &str) -> u16 {
+    match code {
+        "invalid_parameter" => 400,
+        "read_only" => 403,
+        "not_found" => 404,
+        "already_exists" | "artifact_busy" | "has_dependents" | "cancelled" => 409,
+        "bad_input" | "mismatched_parts" | "unsupported" => 422,
+        "backend_failed" => 502,
+        _ => 500,
+    }
+}
+
+/// The CLI exit status of an error code (`docs/errors.md`).
+pub fn exit_code_of(code: &str) -> u8 {
+    match code {
+        "invalid_parameter" => 2,
+        "not_found" => 3,
+        "already_exists" => 4,
+        "artifact_busy" => 5,
+        "has_dependents" => 6,
+        "bad_input" | "mismatched_parts" | "unsupported" => 7,
+        "backend_failed" => 8,
+        "cancelled" => 130,
+        _ => 1,
+    }
+}
+
+fn at(row: Option<u64>, column: Option<&str>) -> String {
+    match (row, column) {
+        (Some(r), Some(c)) => format!(", row {r}, column {c:?}"),
+        (Some(r), None) => format!(", row {r}"),
+        (None, Some(c)) => format!(", column {c:?}"),
+        (None, None) => String::new(),
+    }
 }
 
 fn list_or_none(items: &[String]) -> String {

@@ -154,9 +154,9 @@ pub fn run_state(store: &Arc<dyn Store>, dataset: &str, config: &RunConfig) -> R
     }
     let record: RunRecord = json::read_json(store.as_ref(), &key)?;
     if record.config != config.clone() {
-        return Err(Error::InvalidInput {
-            source_name: format!("dataset {dataset:?}"),
-            message: format!(
+        return Err(Error::AlreadyExists {
+            what: format!("dataset {dataset:?}"),
+            reason: format!(
                 "it holds a run of {} (column {:?}, model {}) with other parameters; choose another --dataset",
                 record.config.file.display(),
                 record.config.text_column,
@@ -182,10 +182,10 @@ pub async fn run(
     let mut reports = Vec::new();
     let (ds, mut record, resumed) = match state {
         RunState::Finished(scope) => {
-            return Err(Error::InvalidInput {
-                source_name: format!("dataset {dataset:?}"),
-                message: format!(
-                    "it already holds a finished run of this file ({scope}); open it with `latentscope show {dataset}`, or choose another --dataset"
+            return Err(Error::AlreadyExists {
+                what: format!("dataset {dataset:?}"),
+                reason: format!(
+                    "it holds a finished run of this file ({scope}); open it with `latentscope show {dataset}`, or choose another --dataset"
                 ),
             });
         }

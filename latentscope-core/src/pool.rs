@@ -8,8 +8,5 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
         .num_threads(threads.unwrap_or(0))
         .thread_name(|i| format!("latentscope-{i}"))
         .build()
-        .map_err(|e| Error::InvalidInput {
-            source_name: "thread pool".into(),
-            message: e.to_string(),
-        })
+        .map_err(|e| Error::invalid_parameter("threads", threads.unwrap_or(0), e.to_string()))
 }

@@ -12,10 +12,10 @@ use latentscope_io::{json, table};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::dataset::Dataset;
+use crate::dataset::{ArtifactRun, Dataset, RunSpec};
 use crate::error::{Error, Result};
 use crate::hull::convex_hull;
-use crate::ids::{ClusterId, LabelsId, NumberedId, UmapId};
+use crate::ids::{ClusterId, NumberedId, UmapId};
 use crate::meta::LATENTSCOPE_VERSION;
 use crate::thumbnail;
 
@@ -214,10 +214,7 @@ pub(crate) fn label_rows_from_batch(
     batch: &RecordBatch,
     source: &str,
 ) -> Result<Vec<ClusterLabelRow>> {
-    let bad = |message: String| Error::InvalidInput {
-        source_name: source.to_string(),
-        message,
-    };
+    let bad = |message: String| Error::bad_input(source, message);
     let strings = |name: &str| -> Result<Vec<String>> {
         let col = batch
             .column_by_name(name)
@@ -300,9 +297,11 @@ impl Dataset {
                 .column(i)
                 .as_primitive_opt::<Int64Type>()
                 .map(|a| a.values().to_vec())
-                .ok_or_else(|| Error::InvalidInput {
-                    source_name: key.clone(),
-                    message: "cluster columns must be int64".into(),
+                .ok_or_else(|| Error::BadInput {
+                    file: key.clone(),
+                    row: None,
+                    column: Some(["cluster", "raw_cluster"][i].to_string()),
+                    message: "must be int64".into(),
                 })
         };
         Ok((col(0)?, col(1)?))
@@ -317,17 +316,31 @@ impl Dataset {
         meta: &mut ClusterMeta,
         started: Instant,
     ) -> Result<ClusterId> {
+        let spec = RunSpec::new("cluster", &meta.params)
+            .reading([meta.umap_id])
+            .fresh();
+        let artifact = self.begin::<ClusterId, _>(&spec)?;
+        self.commit_cluster(artifact, xy, raw, meta, started)
+    }
+
+    /// Writes the files of a clustering claimed as `artifact`, its `.json` last.
+    pub(crate) fn commit_cluster(
+        &self,
+        artifact: ArtifactRun<'_, ClusterId>,
+        xy: &[f32],
+        raw: &[i64],
+        meta: &mut ClusterMeta,
+        started: Instant,
+    ) -> Result<ClusterId> {
         if raw.len() as u64 != self.rows() || xy.len() != 2 * raw.len() {
-            return Err(Error::InvalidInput {
-                source_name: meta.method.clone(),
-                message: format!("{} labels for a dataset of {} rows", raw.len(), self.rows()),
-            });
+            return Err(Error::bad_input(
+                meta.method.clone(),
+                format!("{} labels for a dataset of {} rows", raw.len(), self.rows()),
+            ));
         }
         let (final_labels, unclustered) = resolve_noise(raw, xy, meta.assign_noise);
         let label_rows = default_label_rows(raw, &final_labels, unclustered, xy);
-        let _lock = self.lock()?;
-        let id: ClusterId = self.allocate(&meta.params)?;
-        let folder = ClusterId::FOLDER;
+        let id = artifact.id();
         let batch = RecordBatch::try_from_iter([
             (
                 "cluster",
@@ -340,17 +353,13 @@ impl Dataset {
         ])
         .map_err(|e| latentscope_io::Error::format("clusters", e))?;
         let store = self.store().as_ref();
-        table::write_batch(store, &self.key(&format!("{folder}/{id}.parquet")), &batch)?;
-        let labels_id = LabelsId::default_for(id);
+        table::write_batch(store, &artifact.key(".parquet"), &batch)?;
         table::write_batch(
             store,
-            &self.key(&format!("{folder}/{labels_id}.parquet")),
+            &artifact.key("-labels-default.parquet"),
             &label_rows_batch(&label_rows)?,
         )?;
-        store.put(
-            &self.key(&format!("{folder}/{id}.png")),
-            &thumbnail::scatter_png(xy, Some(raw)),
-        )?;
+        artifact.put(".png", &thumbnail::scatter_png(xy, Some(raw)))?;
         meta.id = id;
         meta.n_clusters = raw.iter().copied().max().map_or(0, |m| (m + 1).max(0)) as u64;
         meta.n_noise = raw.iter().filter(|&&l| l < 0).count() as u64;
@@ -359,8 +368,7 @@ impl Dataset {
         meta.seconds = Some(started.elapsed().as_secs_f64());
         meta.latentscope_version = Some(LATENTSCOPE_VERSION.to_string());
         meta.created_at = Some(crate::time::now_rfc3339());
-        json::write_json(store, &self.key(&format!("{folder}/{id}.json")), meta)?;
-        Ok(id)
+        artifact.commit(meta)
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::artifact::rows;
 use super::{ClusterMeta, ClusterOptions, Clusterer};
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, RunSpec};
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, UmapId};
 use crate::pool::thread_pool;
@@ -25,13 +25,17 @@ impl Dataset {
         progress: &dyn Progress,
     ) -> Result<ClusterId> {
         let started = Instant::now();
+        let claim = serde_json::json!({
+            "umap_id": umap,
+            "method": clusterer.method(),
+            "params": clusterer.params(),
+            "assign_noise": options.assign_noise,
+        });
+        let artifact =
+            self.begin::<ClusterId, _>(&RunSpec::new("cluster", &claim).reading([umap]))?;
         let layout = self.read_umap(umap)?;
-        let points = ArrayView2::from_shape((layout.len(), 2), &layout.xy).map_err(|e| {
-            Error::InvalidInput {
-                source_name: umap.to_string(),
-                message: e.to_string(),
-            }
-        })?;
+        let points = ArrayView2::from_shape((layout.len(), 2), &layout.xy)
+            .map_err(|e| Error::bad_input(umap.to_string(), e.to_string()))?;
         check(progress, "cluster", 0, None)?;
         let pool = thread_pool(options.threads)?;
         let algo_started = Instant::now();
@@ -61,7 +65,6 @@ impl Dataset {
             created_at: None,
             extra: Map::new(),
         };
-        let id = self.write_cluster(&layout.xy, &clustering.labels, &mut meta, started)?;
-        Ok(id)
+        self.commit_cluster(artifact, &layout.xy, &clustering.labels, &mut meta, started)
     }
 }

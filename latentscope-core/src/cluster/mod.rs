@@ -16,8 +16,8 @@ pub use artifact::{ClusterLabelRow, ClusterMeta};
 use ndarray::ArrayView2;
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
-use crate::hdbscan::{ClusterSelectionMethod, HdbscanError, HdbscanParams, hdbscan};
+use crate::error::Result;
+use crate::hdbscan::{ClusterSelectionMethod, HdbscanParams, hdbscan};
 use crate::progress::Progress;
 
 /// A clustering algorithm over points (rows × dims). Sync and CPU-bound: the
@@ -62,18 +62,6 @@ pub struct ClusterOptions {
     pub assign_noise: bool,
     /// Threads for the algorithm (`None`: all cores).
     pub threads: Option<usize>,
-}
-
-impl From<HdbscanError> for Error {
-    fn from(e: HdbscanError) -> Self {
-        match e {
-            HdbscanError::Cancelled => Error::Cancelled,
-            other => Error::InvalidInput {
-                source_name: "hdbscan".into(),
-                message: other.to_string(),
-            },
-        }
-    }
 }
 
 impl Clusterer for HdbscanParams {

@@ -23,6 +23,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::Error;
 
+/// Any artifact's id: where the artifact's files live.
+pub trait ArtifactId: Copy + Eq + fmt::Display + Send + Sync {
+    /// The dataset sub-folder that holds these artifacts (`"umaps"`).
+    const FOLDER: &'static str;
+}
+
 /// An artifact id made of a kind prefix and a number (`umap-002`).
 pub trait NumberedId: Copy + Eq + Ord + fmt::Display + FromStr<Err = Error> {
     /// The name prefix (`"umap"`).
@@ -56,6 +62,10 @@ macro_rules! numbered_id {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(u32);
+
+        impl ArtifactId for $name {
+            const FOLDER: &'static str = $folder;
+        }
 
         impl NumberedId for $name {
             const PREFIX: &'static str = $prefix;
@@ -131,6 +141,10 @@ numbered_id!(
 pub struct LabelsId {
     cluster: ClusterId,
     number: Option<u32>,
+}
+
+impl ArtifactId for LabelsId {
+    const FOLDER: &'static str = "clusters";
 }
 
 impl LabelsId {

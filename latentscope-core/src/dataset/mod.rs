@@ -1,8 +1,11 @@
 //! [`Dataset`]: a typed handle over `<data>/<dataset-id>/` in a [`Store`].
 
 pub mod ids;
+mod lifecycle;
 pub mod meta;
 mod tags;
+
+pub use lifecycle::{ArtifactRun, RunSpec};
 
 use std::sync::Arc;
 
@@ -192,38 +195,10 @@ impl Dataset {
     /// the claim. Numbers are never reused: claims (`.<id>.claim`) stay when
     /// an artifact is deleted, and the next number is one past the highest
     /// artifact or claim ever made. Two concurrent callers never get the same id.
-    pub fn allocate<I: NumberedId, P: Serialize>(&self, params: &P) -> Result<I> {
-        let folder = self.key(I::FOLDER);
-        let mut next = 1 + self.highest_number::<I>(&folder)?;
-        let body = json::to_json_bytes(&folder, params)?;
-        loop {
-            let id = I::new(next);
-            match self
-                .store
-                .put_if_absent(&format!("{folder}/.{id}.claim"), &body)
-            {
-                Ok(()) => return Ok(id),
-                Err(latentscope_io::Error::AlreadyExists { .. }) => next += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    fn highest_number<I: NumberedId>(&self, folder: &str) -> Result<u32> {
-        let mut highest = 0;
-        for entry in self.store.list(folder)? {
-            let name = entry.name.trim_start_matches('.');
-            let Some(rest) = name
-                .strip_prefix(I::PREFIX)
-                .and_then(|r| r.strip_prefix('-'))
-            else {
-                continue;
-            };
-            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-            if let Ok(n) = digits.parse::<u32>() {
-                highest = highest.max(n);
-            }
-        }
-        Ok(highest)
+    pub fn allocate<I: NumberedId + ids::ArtifactId, P: Serialize>(&self, params: &P) -> Result<I> {
+        // A run that is begun and dropped at once leaves its claim.
+        Ok(self
+            .begin::<I, _>(&RunSpec::new("allocate", params).fresh())?
+            .id())
     }
 }

@@ -83,9 +83,11 @@ impl Dataset {
                         .filter(|v| *v >= 0.0 && v.fract() == 0.0)
                         .map(|v| v as u64)
                 })
-                .ok_or_else(|| Error::InvalidInput {
-                    source_name: key.clone(),
-                    message: format!("line {}: {line:?} is not a row index", i + 1),
+                .ok_or_else(|| {
+                    Error::bad_input(
+                        key.clone(),
+                        format!("line {}: {line:?} is not a row index", i + 1),
+                    )
                 })?;
             rows.push(row);
         }

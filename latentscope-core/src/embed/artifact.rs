@@ -13,7 +13,7 @@ use latentscope_io::{LocalStore, Matrix, json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, RunSpec};
 use crate::error::{Error, Result};
 use crate::ids::{EmbeddingId, NumberedId};
 use crate::meta::LATENTSCOPE_VERSION;
@@ -94,15 +94,15 @@ pub(crate) fn column_extent(m: &Matrix) -> (Vec<f32>, Vec<f32>) {
 /// The first non-finite value of a matrix, as an error naming its row and column.
 pub(crate) fn check_finite(m: &Matrix, source_name: &str) -> Result<()> {
     match m.data.iter().position(|v| !v.is_finite()) {
-        Some(i) => Err(Error::InvalidInput {
-            source_name: source_name.to_string(),
-            message: format!(
+        Some(i) => Err(Error::bad_input(
+            source_name.to_string(),
+            format!(
                 "row {} column {} is {} (every value must be finite)",
                 i / m.cols.max(1),
                 i % m.cols.max(1),
                 m.data[i]
             ),
-        }),
+        )),
         None => Ok(()),
     }
 }
@@ -131,16 +131,16 @@ impl Dataset {
         }
         let h5 = self.key(&format!("{folder}/{id}.h5"));
         if self.store().exists(&h5)? {
-            return Err(Error::InvalidInput {
-                source_name: h5,
-                message:
+            return Err(Error::Unsupported {
+                file: h5,
+                reason:
                     "HDF5 embeddings need the `hdf5` cargo feature, which this build does not have"
                         .to_string(),
             });
         }
-        Err(Error::InvalidInput {
-            source_name: format!("{}/{folder}/{id}", self.id()),
-            message: "the vectors are missing (a Python latent-scope 1.0 directory keeps them in LanceDB, which we cannot read)".to_string(),
+        Err(Error::Unsupported {
+            file: format!("{}/{folder}/{id}", self.id()),
+            reason: "the vectors are missing (a Python latent-scope 1.0 directory keeps them in LanceDB, which we cannot read)".to_string(),
         })
     }
 
@@ -153,22 +153,22 @@ impl Dataset {
         mut meta: EmbeddingMeta,
     ) -> Result<EmbeddingId> {
         if vectors.rows as u64 != self.rows() {
-            return Err(Error::InvalidInput {
-                source_name: meta.source.clone().unwrap_or_else(|| "vectors".into()),
-                message: format!(
+            return Err(Error::bad_input(
+                meta.source.clone().unwrap_or_else(|| "vectors".into()),
+                format!(
                     "{} rows of vectors for a dataset of {} rows",
                     vectors.rows,
                     self.rows()
                 ),
-            });
+            ));
         }
         check_finite(vectors, meta.source.as_deref().unwrap_or("vectors"))?;
-        let _lock = self.lock()?;
-        let id: EmbeddingId = self.allocate(&meta.model_id)?;
-        let folder = EmbeddingId::FOLDER;
+        let artifact =
+            self.begin::<EmbeddingId, _>(&RunSpec::new("embed", &meta.model_id).fresh())?;
+        let id = artifact.id();
         let mut w = MatrixWriter::create(
             self.store().as_ref(),
-            &self.key(&format!("{folder}/{id}.parquet")),
+            &artifact.key(".parquet"),
             EMBEDDING_COLUMN,
             vectors.cols,
         )?;
@@ -183,12 +183,7 @@ impl Dataset {
         meta.max_values = max;
         meta.latentscope_version = Some(LATENTSCOPE_VERSION.to_string());
         meta.created_at = Some(crate::time::now_rfc3339());
-        json::write_json(
-            self.store().as_ref(),
-            &self.key(&format!("{folder}/{id}.json")),
-            &meta,
-        )?;
-        Ok(id)
+        artifact.commit(&meta)
     }
 
     /// Imports precomputed vectors from a `.npy` file (float32/float64, rows ×
@@ -219,10 +214,7 @@ impl Dataset {
         let batch = self.read_input(Some(&[column]))?;
         let mut data = Vec::new();
         let cols = append_vectors(column, column, batch.column(0).as_ref(), 0, None, &mut data)
-            .map_err(|e| Error::InvalidInput {
-                source_name: format!("input column {column:?}"),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| Error::bad_input(format!("input column {column:?}"), e.to_string()))?;
         let matrix = Matrix {
             data,
             rows: batch.num_rows(),
@@ -276,13 +268,13 @@ pub fn read_vectors_file(path: &Path) -> Result<Matrix> {
         "npy" => {
             let array = read_npy(path)?;
             if array.shape.len() != 2 {
-                return Err(Error::InvalidInput {
-                    source_name: name,
-                    message: format!(
+                return Err(Error::bad_input(
+                    name,
+                    format!(
                         "expected a 2-D array (rows × dims), found shape {:?}",
                         array.shape
                     ),
-                });
+                ));
             }
             let (rows, cols) = (array.shape[0], array.shape[1]);
             Ok(Matrix {
@@ -300,17 +292,17 @@ pub fn read_vectors_file(path: &Path) -> Result<Matrix> {
                 .find(|f| f.name() == "embedding")
                 .or_else(|| schema.fields().iter().find(|f| f.data_type().is_nested()))
                 .map(|f| f.name().clone())
-                .ok_or_else(|| Error::InvalidInput {
-                    source_name: name.clone(),
-                    message:
-                        "no vector column: expected a column named \"embedding\" or a list column"
-                            .into(),
+                .ok_or_else(|| {
+                    Error::bad_input(
+                        name.clone(),
+                        "no vector column: expected a column named \"embedding\" or a list column",
+                    )
                 })?;
             Ok(read_matrix(&store, &file, &column)?)
         }
-        _ => Err(Error::InvalidInput {
-            source_name: name,
-            message: format!("cannot read vectors from a .{ext} file; use .npy or .parquet"),
-        }),
+        _ => Err(Error::bad_input(
+            name,
+            format!("cannot read vectors from a .{ext} file; use .npy or .parquet"),
+        )),
     }
 }

@@ -16,14 +16,14 @@ use std::ops::Range;
 use std::time::Instant;
 
 use futures::StreamExt;
+use latentscope_io::Matrix;
 use latentscope_io::Store;
 use latentscope_io::matrix::{MatrixWriter, read_matrix};
-use latentscope_io::{Matrix, WriterLock, json};
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
 use super::{EmbedError, Embedder};
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, RunSpec};
 use crate::embed::{EMBEDDING_COLUMN, EmbeddingMeta};
 use crate::error::{Error, Result};
 use crate::ids::{EmbeddingId, NumberedId};
@@ -160,7 +160,12 @@ impl Dataset {
         if spec.dimensions == 0 {
             return Err(invalid(&params, "the embedder declares 0 dimensions"));
         }
-        let (id, artifact_lock) = self.claim_embedding(&params)?;
+        let artifact = self.begin::<EmbeddingId, _>(&RunSpec::new("embed", &params))?;
+        if artifact.resumed() {
+            // The run that held this id died; its partial file is litter.
+            artifact.discard_abandoned(".parquet")?;
+        }
+        let id = artifact.id();
         let run = EmbedRun {
             ds: self,
             id,
@@ -174,7 +179,6 @@ impl Dataset {
         };
         let (resumed_rows, min, max) = run.run().await?;
 
-        let folder = EmbeddingId::FOLDER;
         let seconds = started.elapsed().as_secs_f64();
         let mut extra = Map::new();
         extra.insert("model_spec".into(), params.model_spec.clone().into());
@@ -205,66 +209,13 @@ impl Dataset {
             created_at: Some(crate::time::now_rfc3339()),
             extra,
         };
-        json::write_json(
-            self.store().as_ref(),
-            &self.key(&format!("{folder}/{id}.json")),
-            &meta,
-        )?;
-        // The artifact is committed; checkpoints and the lock file are litter now.
-        let parts = self.key(&format!("{folder}/.{id}.parts"));
-        for part in self.store().list(&parts)? {
-            let _ = self.store().delete(&format!("{parts}/{}", part.name));
-        }
-        drop(artifact_lock);
-        let _ = self
-            .store()
-            .delete(&self.key(&format!("{folder}/.{id}.lock")));
+        artifact.commit(&meta)?;
         Ok(EmbedOutcome {
             id,
             rows: params.rows,
             resumed_rows,
             seconds,
         })
-    }
-
-    /// Finds an unfinished embedding with the same parameters (and no live
-    /// writer), or claims a new id; returns it with its artifact lock held.
-    fn claim_embedding(&self, params: &EmbedParams) -> Result<(EmbeddingId, WriterLock)> {
-        let folder = EmbeddingId::FOLDER;
-        let store = self.store().as_ref();
-        let _dataset_lock = self.lock()?;
-        let finished = self.artifact_ids::<EmbeddingId>()?;
-        let mut claims: Vec<EmbeddingId> = store
-            .list(&self.key(folder))?
-            .into_iter()
-            .filter_map(|e| {
-                e.name
-                    .strip_prefix('.')?
-                    .strip_suffix(".claim")?
-                    .parse()
-                    .ok()
-            })
-            .filter(|id| !finished.contains(id))
-            .collect();
-        claims.sort();
-        for id in claims.into_iter().rev() {
-            let body = store.get(&self.key(&format!("{folder}/.{id}.claim")))?;
-            if serde_json::from_slice::<EmbedParams>(&body).ok().as_ref() != Some(params) {
-                continue;
-            }
-            match store.lock(&self.key(&format!("{folder}/.{id}.lock"))) {
-                Ok(lock) => {
-                    // The run that held this id died; its partial file is litter.
-                    store.discard_abandoned_writes(&self.key(&format!("{folder}/{id}.parquet")))?;
-                    return Ok((id, lock));
-                }
-                Err(latentscope_io::Error::Locked { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let id: EmbeddingId = self.allocate(params)?;
-        let lock = store.lock(&self.key(&format!("{folder}/.{id}.lock")))?;
-        Ok((id, lock))
     }
 }
 
@@ -336,10 +287,9 @@ impl EmbedRun<'_> {
         });
         let result = self.run_parts(store, tx).await;
         let written = writer.join().unwrap_or_else(|_| {
-            Err(Error::InvalidInput {
-                source_name: format!("{folder}/{id}.parquet"),
-                message: "the writer thread panicked".into(),
-            })
+            Err(Error::Internal(format!(
+                "{folder}/{id}.parquet: the writer thread panicked"
+            )))
         });
         let resumed = result?;
         let (min, max) = written?;
@@ -479,8 +429,8 @@ impl EmbedRun<'_> {
         }
         if let Some(at) = data.iter().position(|x| !x.is_finite()) {
             let (row, j) = (range.start + at / dims, at % dims);
-            return Err(Error::InvalidInput {
-                source_name: format!("embedder {}", self.params.model_spec),
+            return Err(Error::Backend {
+                backend: format!("embedder {}", self.params.model_spec),
                 message: format!("row {row} dimension {j} is {} (not finite)", data[at]),
             });
         }
@@ -498,8 +448,8 @@ impl EmbedRun<'_> {
 }
 
 fn invalid(params: &EmbedParams, message: &str) -> Error {
-    Error::InvalidInput {
-        source_name: format!("embedder {}", params.model_spec),
+    Error::Backend {
+        backend: format!("embedder {}", params.model_spec),
         message: message.to_string(),
     }
 }

@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures::StreamExt;
-use latentscope_io::{json, table};
+use latentscope_io::table;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{ClusterLabel, ClusterSample, LabelOptions, Labeler, LabelsMeta};
 use crate::cluster::artifact::{default_label_rows, label_rows_batch};
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, RunSpec};
 use crate::error::{Error, Result};
-use crate::ids::{ClusterId, LabelsId, NumberedId};
+use crate::ids::{ClusterId, LabelsId};
 use crate::meta::LATENTSCOPE_VERSION;
 use crate::progress::{Progress, check};
 
@@ -53,10 +53,11 @@ impl Dataset {
         let mut rows =
             default_label_rows(&raw, &final_labels, meta.unclustered_cluster, &layout.xy);
         if rows.iter().all(|r| r.indices.is_empty()) {
-            return Err(Error::InvalidInput {
-                source_name: cluster.to_string(),
-                message: "the clustering has no clusters to label".into(),
-            });
+            return Err(Error::invalid_parameter(
+                "cluster_id",
+                cluster,
+                "the clustering has no clusters to label",
+            ));
         }
         let params = LabelParams {
             step: "label".into(),
@@ -66,15 +67,11 @@ impl Dataset {
             samples: options.samples,
             context: options.context.clone(),
         };
-        let (id, _lock) = self.claim_labels(cluster, &params)?;
-        let folder = ClusterId::FOLDER;
+        let artifact =
+            self.begin_labels(cluster, &RunSpec::new("label", &params).reading([cluster]))?;
+        let id = artifact.id();
         let store = self.store().as_ref();
-        let checkpoint_key = self.key(&format!("{folder}/.{id}.checkpoint.json"));
-        let mut done: Checkpoint = if store.exists(&checkpoint_key)? {
-            json::read_json(store, &checkpoint_key).unwrap_or_default()
-        } else {
-            Checkpoint::default()
-        };
+        let mut done: Checkpoint = artifact.load_checkpoint().unwrap_or_default();
         let resumed = done.labels.len() as u64;
         let texts = if labeler.reads_texts() {
             self.texts()?.0
@@ -116,8 +113,8 @@ impl Dataset {
                     done.labels.insert(c, label);
                 }
                 Err(e) => {
-                    failure = Some(Error::InvalidInput {
-                        source_name: format!("labeler {}", labeler.name()),
+                    failure = Some(Error::Backend {
+                        backend: format!("labeler {}", labeler.name()),
                         message: format!("cluster {c}: {e}"),
                     });
                     break;
@@ -126,7 +123,7 @@ impl Dataset {
             let cancelled =
                 check(progress, "label", done.labels.len() as u64, Some(total)).is_err();
             if cancelled || last_checkpoint.elapsed().as_secs_f64() >= CHECKPOINT_SECONDS {
-                json::write_json(store, &checkpoint_key, &done)?;
+                artifact.save_checkpoint(&done)?;
                 last_checkpoint = Instant::now();
             }
             if cancelled {
@@ -135,7 +132,7 @@ impl Dataset {
         }
         drop(results);
         if let Some(e) = failure {
-            json::write_json(store, &checkpoint_key, &done)?;
+            artifact.save_checkpoint(&done)?;
             return Err(e);
         }
         for (c, row) in rows.iter_mut().enumerate() {
@@ -144,11 +141,7 @@ impl Dataset {
                 row.description = l.description.clone();
             }
         }
-        table::write_batch(
-            store,
-            &self.key(&format!("{folder}/{id}.parquet")),
-            &label_rows_batch(&rows)?,
-        )?;
+        table::write_batch(store, &artifact.key(".parquet"), &label_rows_batch(&rows)?)?;
         let mut all_params = labeler.params();
         all_params.insert("samples".into(), options.samples.into());
         all_params.insert("context".into(), options.context.clone().into());
@@ -164,56 +157,7 @@ impl Dataset {
             created_at: crate::time::now_rfc3339(),
             extra: Map::new(),
         };
-        json::write_json(store, &self.key(&format!("{folder}/{id}.json")), &record)?;
-        let _ = store.delete(&checkpoint_key);
-        Ok(id)
-    }
-
-    /// Resumes an unfinished labelling with equal parameters or claims the
-    /// next number; returns it with the dataset's lock held for the run.
-    fn claim_labels(
-        &self,
-        cluster: ClusterId,
-        params: &LabelParams,
-    ) -> Result<(LabelsId, latentscope_io::WriterLock)> {
-        let lock = self.lock()?;
-        let folder = self.key(ClusterId::FOLDER);
-        let store = self.store().as_ref();
-        let finished = self.labels_ids(cluster)?;
-        let prefix = format!("{cluster}-labels-");
-        let mut highest = 0;
-        let mut unfinished = Vec::new();
-        for e in store.list(&folder)? {
-            let name = e.name.trim_start_matches('.');
-            let Some(rest) = name.strip_prefix(&prefix) else {
-                continue;
-            };
-            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-            let Ok(n) = digits.parse::<u32>() else {
-                continue;
-            };
-            highest = highest.max(n);
-            let id = LabelsId::new(cluster, n);
-            if e.name.ends_with(".claim") && !finished.contains(&id) {
-                unfinished.push(id);
-            }
-        }
-        for id in unfinished {
-            let body = store.get(&format!("{folder}/.{id}.claim"))?;
-            if serde_json::from_slice::<LabelParams>(&body).ok().as_ref() == Some(params) {
-                return Ok((id, lock));
-            }
-        }
-        let body = json::to_json_bytes(&folder, params)?;
-        let mut n = highest + 1;
-        loop {
-            let id = LabelsId::new(cluster, n);
-            match store.put_if_absent(&format!("{folder}/.{id}.claim"), &body) {
-                Ok(()) => return Ok((id, lock)),
-                Err(latentscope_io::Error::AlreadyExists { .. }) => n += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        artifact.commit(&record)
     }
 }
 

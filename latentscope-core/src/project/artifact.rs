@@ -17,7 +17,7 @@ use latentscope_io::{LocalStore, json, table};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::dataset::Dataset;
+use crate::dataset::{ArtifactRun, Dataset, RunSpec};
 use crate::error::{Error, Result};
 use crate::ids::{EmbeddingId, NumberedId, UmapId};
 use crate::meta::LATENTSCOPE_VERSION;
@@ -167,10 +167,10 @@ fn float_values(array: &dyn Array, source_name: &str, column: &str) -> Result<Ve
             .map(|v| v.map_or(f32::NAN, |v| v as f32))
             .collect(),
         other => {
-            return Err(Error::InvalidInput {
-                source_name: source_name.to_string(),
-                message: format!("column {column:?} has type {other}, expected float32 or float64"),
-            });
+            return Err(Error::bad_input(
+                source_name.to_string(),
+                format!("column {column:?} has type {other}, expected float32 or float64"),
+            ));
         }
     };
     Ok(values)
@@ -187,10 +187,10 @@ pub fn read_layout_file(path: &Path) -> Result<Layout> {
         "npy" => {
             let array = read_npy(path)?;
             if array.shape.len() != 2 || array.shape[1] != 2 {
-                return Err(Error::InvalidInput {
-                    source_name: name,
-                    message: format!("expected an n × 2 array, found shape {:?}", array.shape),
-                });
+                return Err(Error::bad_input(
+                    name,
+                    format!("expected an n × 2 array, found shape {:?}", array.shape),
+                ));
             }
             array.into_f32()
         }
@@ -202,10 +202,10 @@ pub fn read_layout_file(path: &Path) -> Result<Layout> {
             x.into_iter().zip(y).flat_map(|(x, y)| [x, y]).collect()
         }
         _ => {
-            return Err(Error::InvalidInput {
-                source_name: name,
-                message: format!("cannot read a layout from a .{ext} file; use .npy or .parquet"),
-            });
+            return Err(Error::bad_input(
+                name,
+                format!("cannot read a layout from a .{ext} file; use .npy or .parquet"),
+            ));
         }
     };
     // Non-finite values are refused by `Dataset::write_umap`, naming the row.
@@ -236,51 +236,61 @@ impl Dataset {
 
     /// Writes a raw layout as a new umap artifact: scales it to [-1, 1],
     /// writes the Parquet, the thumbnail and the `.json` (last).
-    pub fn write_umap(&self, mut layout: Layout, mut meta: UmapMeta) -> Result<UmapId> {
+    pub fn write_umap(&self, layout: Layout, meta: UmapMeta) -> Result<UmapId> {
+        self.check_layout(&layout, &meta)?;
+        let mut spec = RunSpec::new("umap", &meta.method).fresh();
+        if let Some(e) = meta.embedding_id {
+            spec = spec.reading([e]);
+        }
+        let artifact = self.begin::<UmapId, _>(&spec)?;
+        self.commit_umap(artifact, layout, meta)
+    }
+
+    /// Refuses a layout with the wrong number of points or a non-finite coordinate.
+    fn check_layout(&self, layout: &Layout, meta: &UmapMeta) -> Result<()> {
         if layout.len() as u64 != self.rows() {
-            return Err(Error::InvalidInput {
-                source_name: meta.source.clone().unwrap_or_else(|| "layout".into()),
-                message: format!(
+            return Err(Error::bad_input(
+                meta.source.clone().unwrap_or_else(|| "layout".into()),
+                format!(
                     "{} points for a dataset of {} rows",
                     layout.len(),
                     self.rows()
                 ),
-            });
+            ));
         }
         if let Some(i) = layout.xy.iter().position(|v| !v.is_finite()) {
-            return Err(Error::InvalidInput {
-                source_name: meta.source.clone().unwrap_or_else(|| "layout".into()),
-                message: format!(
-                    "row {} has a non-finite coordinate ({})",
-                    i / 2,
-                    layout.xy[i]
-                ),
+            return Err(Error::BadInput {
+                file: meta.source.clone().unwrap_or_else(|| "layout".into()),
+                row: Some((i / 2) as u64),
+                column: None,
+                message: format!("non-finite coordinate ({})", layout.xy[i]),
             });
         }
+        Ok(())
+    }
+
+    /// Writes the files of a layout claimed as `artifact`, its `.json` last.
+    pub(crate) fn commit_umap(
+        &self,
+        artifact: ArtifactRun<'_, UmapId>,
+        mut layout: Layout,
+        mut meta: UmapMeta,
+    ) -> Result<UmapId> {
+        self.check_layout(&layout, &meta)?;
         let (min, max) = layout.scale_to_unit();
-        let _lock = self.lock()?;
-        let id: UmapId = self.allocate(&meta.method)?;
-        let folder = UmapId::FOLDER;
         table::write_batch(
             self.store().as_ref(),
-            &self.key(&format!("{folder}/{id}.parquet")),
+            &artifact.key(".parquet"),
             &xy_batch(&layout)?,
         )?;
-        let png = thumbnail::scatter_png(&layout.xy, None);
-        self.store()
-            .put(&self.key(&format!("{folder}/{id}.png")), &png)?;
-        meta.id = id;
+        artifact.put(".png", &thumbnail::scatter_png(&layout.xy, None))?;
+        meta.id = artifact.id();
         meta.min_values = min;
         meta.max_values = max;
         meta.rows = Some(layout.len() as u64);
         meta.latentscope_version = Some(LATENTSCOPE_VERSION.to_string());
         meta.created_at = Some(crate::time::now_rfc3339());
-        json::write_json(
-            self.store().as_ref(),
-            &self.key(&format!("{folder}/{id}.json")),
-            &meta,
-        )?;
-        Ok(id)
+        artifact.commit(&meta)
     }
 
     /// Imports a 2-D layout made elsewhere (`.npy` n × 2, or Parquet with `x`

@@ -7,7 +7,7 @@ use ndarray::ArrayView2;
 use serde_json::Value;
 
 use super::{ProjectOptions, Reducer};
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, RunSpec};
 use crate::error::{Error, Result};
 use crate::ids::{EmbeddingId, UmapId};
 use crate::pool::thread_pool;
@@ -25,14 +25,18 @@ impl Dataset {
         progress: &dyn Progress,
     ) -> Result<UmapId> {
         let started = Instant::now();
+        let mut claim = reducer.params();
+        claim.insert("method".into(), reducer.method().into());
+        claim.insert("embedding_id".into(), embedding.to_string().into());
+        if let Some(from) = options.init_from {
+            claim.insert("init_from".into(), from.to_string().into());
+        }
+        let mut reads = vec![embedding.to_string()];
+        reads.extend(options.init_from.map(|u| u.to_string()));
+        let artifact = self.begin::<UmapId, _>(&RunSpec::new("umap", &claim).reading(reads))?;
         let vectors = self.read_embedding(embedding)?;
-        let x =
-            ArrayView2::from_shape((vectors.rows, vectors.cols), &vectors.data).map_err(|e| {
-                Error::InvalidInput {
-                    source_name: embedding.to_string(),
-                    message: e.to_string(),
-                }
-            })?;
+        let x = ArrayView2::from_shape((vectors.rows, vectors.cols), &vectors.data)
+            .map_err(|e| Error::bad_input(embedding.to_string(), e.to_string()))?;
         let pool = thread_pool(options.threads)?;
         let reduce_started = Instant::now();
         let reduction = pool.install(|| reducer.reduce(x, progress))?;
@@ -55,6 +59,6 @@ impl Dataset {
         meta.params = params;
         let xy = reduction.points.iter().copied().collect();
         meta.seconds = Some(started.elapsed().as_secs_f64());
-        self.write_umap(Layout { xy }, meta)
+        self.commit_umap(artifact, Layout { xy }, meta)
     }
 }

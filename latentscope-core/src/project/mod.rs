@@ -10,11 +10,11 @@ pub use artifact::{Layout, UmapMeta, read_layout_file};
 use ndarray::{Array2, ArrayView2};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::UmapId;
-use crate::pca::{PcaError, pca};
+use crate::pca::pca;
 use crate::progress::{Progress, check};
-use crate::umap::{Init, Metric, UmapError, UmapParams, umap};
+use crate::umap::{Init, Metric, UmapParams, umap};
 
 /// A dimensionality reduction to 2-D. Sync and CPU-bound: the caller runs it
 /// inside a rayon pool it sized (never the global pool).
@@ -35,27 +35,6 @@ pub struct Reduction {
     pub points: Array2<f32>,
     /// Facts of the run recorded with the parameters (epochs run, init used, …).
     pub details: Map<String, Value>,
-}
-
-impl From<UmapError> for Error {
-    fn from(e: UmapError) -> Self {
-        match e {
-            UmapError::Cancelled => Error::Cancelled,
-            other => Error::InvalidInput {
-                source_name: "umap".into(),
-                message: other.to_string(),
-            },
-        }
-    }
-}
-
-impl From<PcaError> for Error {
-    fn from(e: PcaError) -> Self {
-        Error::InvalidInput {
-            source_name: "pca".into(),
-            message: e.to_string(),
-        }
-    }
 }
 
 impl Reducer for UmapParams {

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float32Array, Int64Array, RecordBatch, StringArray};
-use latentscope_io::{json, table};
+use latentscope_io::table;
 use serde_json::{Map, Value, json};
 
 use super::ScopeParts;
 use super::artifact::{json_of, tile_index};
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, RunSpec};
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, EmbeddingId, NumberedId, ScopeId, UmapId};
 use crate::meta::LATENTSCOPE_VERSION;
@@ -22,10 +22,7 @@ impl Dataset {
         self.require(parts.embedding)?;
         self.require(parts.umap)?;
         self.require(parts.cluster)?;
-        let mismatch = |message: String| Error::InvalidInput {
-            source_name: format!("dataset {:?}", self.id()),
-            message,
-        };
+        let mismatch = |message: String| Error::Mismatch { message };
         let umap = self.umap_meta(parts.umap)?;
         if let Some(e) = umap.embedding_id
             && e != parts.embedding
@@ -74,14 +71,14 @@ impl Dataset {
         let label_rows = self.read_labels(parts.labels)?;
         let n = self.rows() as usize;
         if layout.len() != n || clusters.len() != n {
-            return Err(Error::InvalidInput {
-                source_name: format!("dataset {:?}", self.id()),
+            return Err(Error::Mismatch {
                 message: format!(
-                    "{} has {} points and {} {} labels for {n} rows",
+                    "{} has {} points and {} {} labels for the {n} rows of dataset {:?}",
                     parts.umap,
                     layout.len(),
                     parts.cluster,
-                    clusters.len()
+                    clusters.len(),
+                    self.id()
                 ),
             });
         }
@@ -160,21 +157,20 @@ impl Dataset {
         input_columns.extend(point_columns(false));
         let with_input = RecordBatch::try_from_iter(input_columns).map_err(format_error)?;
 
-        let _lock = self.lock()?;
-        let id: ScopeId = self.allocate(parts)?;
-        let folder = ScopeId::FOLDER;
+        let claim = serde_json::json!({"parts": parts, "label": label, "description": description});
+        let spec = RunSpec::new("scope", &claim).reading([
+            parts.embedding.to_string(),
+            parts.umap.to_string(),
+            parts.cluster.to_string(),
+            parts.labels.to_string(),
+        ]);
+        let artifact = self.begin::<ScopeId, _>(&spec)?;
+        let id = artifact.id();
         let store = self.store().as_ref();
-        let points_key = self.key(&format!("{folder}/{id}.parquet"));
+        let points_key = artifact.key(".parquet");
         table::write_batch(store, &points_key, &points)?;
-        table::write_batch(
-            store,
-            &self.key(&format!("{folder}/{id}-input.parquet")),
-            &with_input,
-        )?;
-        store.put(
-            &self.key(&format!("{folder}/{id}-transactions.json")),
-            b"[]",
-        )?;
+        table::write_batch(store, &artifact.key("-input.parquet"), &with_input)?;
+        artifact.put("-transactions.json", b"[]")?;
         let size = store.get(&points_key).map(|b| b.len()).unwrap_or(0);
         let lookup: Vec<Value> = label_rows
             .iter()
@@ -243,7 +239,6 @@ impl Dataset {
         record.insert("timestamp".into(), crate::time::now_python().into());
         record.insert("latentscope_version".into(), LATENTSCOPE_VERSION.into());
         record.insert("created_at".into(), crate::time::now_rfc3339().into());
-        json::write_json(store, &self.key(&format!("{folder}/{id}.json")), &record)?;
-        Ok(id)
+        artifact.commit(&record)
     }
 }

@@ -256,6 +256,48 @@ fn ids_are_allocated_in_order_and_never_reused() {
 }
 
 #[test]
+fn a_live_run_is_busy_a_dead_one_resumes_and_the_json_commits() {
+    use latentscope_core::dataset::RunSpec;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let ds = pets(store.clone(), "pets");
+    let first = ds.begin::<UmapId, _>(&RunSpec::new("umap", &"p")).unwrap();
+    let id = first.id();
+    // The same run again while the first is live: busy, naming it.
+    let err = ds
+        .begin::<UmapId, _>(&RunSpec::new("umap", &"p"))
+        .unwrap_err();
+    assert!(
+        matches!(&err, latentscope_core::Error::Busy { artifact, .. } if *artifact == id.to_string()),
+        "{err}"
+    );
+    assert_eq!(
+        (err.code(), err.exit_code(), err.http_status()),
+        ("artifact_busy", 5, 409)
+    );
+    // Other parameters run beside it under a new id.
+    let other = ds.begin::<UmapId, _>(&RunSpec::new("umap", &"q")).unwrap();
+    assert_ne!(other.id(), id);
+    first.save_checkpoint(&42u32).unwrap();
+    drop(first); // its writer dies
+    let again = ds.begin::<UmapId, _>(&RunSpec::new("umap", &"p")).unwrap();
+    assert_eq!((again.id(), again.resumed()), (id, true));
+    assert_eq!(again.load_checkpoint::<u32>(), Some(42));
+    // Nothing is listed before the commit writes the .json.
+    assert!(ds.artifact_ids::<UmapId>().unwrap().is_empty());
+    again.put(".png", b"png").unwrap();
+    assert_eq!(again.commit(&serde_json::json!({"id": id})).unwrap(), id);
+    assert_eq!(ds.artifact_ids::<UmapId>().unwrap(), vec![id]);
+    assert!(
+        !store
+            .exists(&format!("pets/umaps/.{id}.checkpoint.json"))
+            .unwrap()
+    );
+    // A finished run is never resumed: the same parameters get a new id.
+    let next = ds.begin::<UmapId, _>(&RunSpec::new("umap", &"p")).unwrap();
+    assert!(next.id() > other.id() && !next.resumed());
+}
+
+#[test]
 fn tags_round_trip_in_the_python_format() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let ds = pets(store.clone(), "pets");
