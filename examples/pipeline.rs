@@ -1,21 +1,11 @@
-//! The whole pipeline from Rust, one call per step: ingest → embed → umap →
-//! cluster → label → scope. (`latentscope::pipeline::run` does the same in
-//! one call, with resume; this shows the steps.)
+//! The whole pipeline from Rust: ingest → embed → umap → cluster → label →
+//! scope, one builder per step with the defaults a first run wants, then the
+//! same in one call (`DataDir::run_file`, which also resumes).
 //!
-//! Run with `cargo run --release --example pipeline` after
-//! `scripts/fetch-model` (the default model's weights). It uses the first
-//! 2,000 rows of the dataset the repository ships.
+//! Run with `cargo run --release --example pipeline`. It uses the first
+//! 2,000 rows of the dataset the repository ships, and the built-in model.
 
-use std::sync::Arc;
-
-use latentscope::cluster::{ClusterOptions, default_hdbscan_params};
-use latentscope::ingest::{IngestOptions, ingest_file};
-use latentscope::io::LocalStore;
-use latentscope::label::keywords::KeywordsLabeler;
-use latentscope::project::ProjectOptions;
-use latentscope::scope::ScopeParts;
-use latentscope::umap::UmapParams;
-use latentscope::{EmbedConfig, EmbedOptions, LabelOptions, NoProgress};
+use latentscope::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
@@ -23,51 +13,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let csv = dir.path().join("pypi-2k.csv");
     std::fs::write(&csv, all.lines().take(2001).collect::<Vec<_>>().join("\n"))?;
 
-    let store = Arc::new(LocalStore::new(dir.path().join("data")));
-    let ds = ingest_file(
-        store,
-        "pypi-2k",
-        &csv,
-        &IngestOptions::new("summary"),
-        &NoProgress,
-    )?;
+    let data = DataDir::open(dir.path().join("data"));
+    let ds = data.ingest("pypi-2k", &csv, "summary")?;
+    let model = embedders().resolve(DEFAULT_MODEL, &EmbedConfig::default())?;
+    let embedding = ds.new_embedding(model.as_ref()).run_blocking()?.id;
+    let umap = ds.new_umap(embedding).seed(42).run()?;
+    let clusters = ds.new_clustering(umap).run()?;
+    let labels = ds.new_labels(clusters).run_blocking()?;
+    let scope = ds
+        .new_scope(embedding, umap, clusters, labels)
+        .label("PyPI 2k")
+        .run()?;
+    println!("{embedding} → {umap} → {clusters} → {labels} → {scope}");
 
-    let model = latentscope::models::registry()
-        .resolve(latentscope::models::DEFAULT_MODEL, &EmbedConfig::default())?;
-    let embedded = futures::executor::block_on(ds.embed(
-        model.as_ref(),
-        &EmbedOptions::default(),
-        &NoProgress,
-    ))?;
-
-    let mut umap = UmapParams::default();
-    umap.seed = Some(42);
-    let layout = ds.project(embedded.id, &umap, &ProjectOptions::default(), &NoProgress)?;
-    let hdbscan = default_hdbscan_params(ds.rows() as usize);
-    let clusters = ds.cluster(layout, &hdbscan, &ClusterOptions::default(), &NoProgress)?;
-
-    let (texts, _) = ds.texts()?;
-    let keywords = KeywordsLabeler::fit(&texts);
-    let labels = futures::executor::block_on(ds.label(
-        clusters,
-        &keywords,
-        &LabelOptions::default(),
-        &NoProgress,
-    ))?;
-    let scope = ds.create_scope(
-        &ScopeParts::new(embedded.id, layout, clusters, labels),
-        "PyPI 2k",
-        "",
-    )?;
-
-    println!(
-        "{} → {} → {} → {} → {}",
-        embedded.id, layout, clusters, labels, scope
-    );
     let mut named = ds.read_labels(labels)?;
     named.sort_by_key(|r| std::cmp::Reverse(r.indices.len()));
     for row in named.iter().filter(|r| r.label != "Unclustered").take(5) {
         println!("{:>5} rows  {}", row.indices.len(), row.label);
     }
+
+    // All of it in one call, into another dataset.
+    let report = data.run_file(
+        "pypi-2k-run",
+        &csv,
+        "summary",
+        DEFAULT_MODEL,
+        &embedders(),
+        &NoProgress,
+    )?;
+    println!("one call: {} clusters in {}", report.clusters, report.scope);
     Ok(())
 }

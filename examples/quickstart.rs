@@ -30,7 +30,7 @@ fn main() -> latentscope::Result<()> {
     println!("ingested {} rows into {}", ds.rows(), dir.display());
 
     // Stand-in vectors: a hashed bag of words.
-    let (texts, _) = ds.texts()?;
+    let texts = ds.texts()?.texts;
     let dims = 64;
     let mut data = vec![0f32; texts.len() * dims];
     let mut vocab: HashMap<String, usize> = HashMap::new();

@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &IngestOptions::new(column),
         &NoProgress,
     )?;
-    let (texts, _) = ds.texts()?;
+    let texts = ds.texts()?.texts;
     // The first pass is what one `embed` call costs (cold caches, fresh
     // output pages); the best of two more passes is the warm rate.
     let mut out = vec![0f32; texts.len() * model.spec().dimensions];

@@ -26,7 +26,7 @@
 //! assert_eq!(ds.meta().columns, ["name", "text"]);
 //!
 //! let again = Dataset::open(store, "pets")?;
-//! assert_eq!(again.texts()?.0, ["a grey cat", "a loyal dog"]);
+//! assert_eq!(again.texts()?.texts, ["a grey cat", "a loyal dog"]);
 //! # Ok::<(), latentscope::Error>(())
 //! ```
 #![deny(missing_docs)]
@@ -36,3 +36,10 @@ pub use latentscope_core::*;
 pub use latentscope_io as io;
 pub use latentscope_models as models;
 pub use latentscope_server as server;
+
+/// The types most programs use, and the built-in models:
+/// `use latentscope::prelude::*;` (see `examples/pipeline.rs`).
+pub mod prelude {
+    pub use latentscope_core::prelude::*;
+    pub use latentscope_models::{DEFAULT_MODEL, registry as embedders};
+}

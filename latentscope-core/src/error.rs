@@ -159,8 +159,8 @@ pub enum Error {
     },
     /// Deleting an artifact that others were made from.
     #[error(
-        "{artifact} is used by {}; delete those first, or delete them with it (--with-dependents)",
-        dependents.join(", ")
+        "cannot delete {artifact}: {} were made from it; delete those first, or delete them with it (--with-dependents)",
+        list_or_none(dependents)
     )]
     HasDependents {
         /// The artifact asked to delete.

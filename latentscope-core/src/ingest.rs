@@ -21,6 +21,31 @@ use crate::ids::validate_dataset_id;
 use crate::meta::{DatasetMeta, LATENTSCOPE_VERSION, PYTHON_FORMAT_VERSION, TableStats};
 use crate::progress::{Progress, check};
 
+/// A dataset id named after a file: its stem, with characters outside
+/// `[A-Za-z0-9_-]` as `-` (`my data.csv` → `my-data`).
+pub fn dataset_id_for(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let id: String = stem
+        .chars()
+        .take(128)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if id.is_empty() {
+        "dataset".to_string()
+    } else {
+        id
+    }
+}
+
 /// What the ingest step needs besides the rows.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -119,7 +144,7 @@ pub fn ingest(
     let result = write_dataset(store.as_ref(), id, table, options, progress);
     drop(lock);
     match result {
-        Ok(meta) => Ok(Dataset::from_parts(store, id.to_string(), meta)),
+        Ok(meta) => Ok(Dataset::from_parts(store, id.parse()?, meta)),
         Err(e) => {
             // Leave nothing behind: the lock file was the only thing made
             // visible, unless another ingest finished meanwhile.

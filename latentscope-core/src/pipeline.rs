@@ -12,16 +12,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use latentscope_io::{Store, json};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{ClusterOptions, default_hdbscan_params};
 use crate::dataset::Dataset;
-use crate::embed::Embedder;
 use crate::embed::driver::EmbedOptions;
+use crate::embed::{EmbedConfig, EmbedderRegistry};
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, EmbeddingId, LabelsId, ScopeId, UmapId, validate_dataset_id};
-use crate::ingest::{IngestOptions, ingest_file};
+use crate::ingest::{IngestOptions, ingest_batches, ingest_file};
 use crate::label::LabelOptions;
 use crate::label::keywords::KeywordsLabeler;
 use crate::progress::Progress;
@@ -54,19 +56,63 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// A config for `file`'s `text_column` embedded with `model`, and the
-    /// default layout parameters (25 neighbours, min_dist 0.1, seed 42).
+    /// default layout parameters (those of [`UmapParams::default`], seed 42).
     pub fn new(file: &Path, text_column: &str, model: &str) -> Result<Self> {
         let meta = std::fs::metadata(file).map_err(|e| latentscope_io::Error::io(file, e))?;
-        Ok(Self {
-            file: std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()),
-            file_size: meta.len(),
+        Ok(Self::with_source(
+            std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()),
+            meta.len(),
+            text_column,
+            model,
+        ))
+    }
+
+    /// A config for Arrow batches named `name` (recorded in place of a file
+    /// path, with the batches' size in place of the file's).
+    pub fn for_batches(
+        name: &str,
+        batches: &[RecordBatch],
+        text_column: &str,
+        model: &str,
+    ) -> Self {
+        let bytes = batches
+            .iter()
+            .map(|b| b.get_array_memory_size() as u64)
+            .sum();
+        Self::with_source(
+            PathBuf::from(format!("<batches {name}>")),
+            bytes,
+            text_column,
+            model,
+        )
+    }
+
+    fn with_source(file: PathBuf, file_size: u64, text_column: &str, model: &str) -> Self {
+        let defaults = UmapParams::default();
+        Self {
+            file,
+            file_size,
             text_column: text_column.to_string(),
             model: model.to_string(),
-            neighbors: 25,
-            min_dist: 0.1,
+            neighbors: defaults.n_neighbors,
+            min_dist: defaults.min_dist,
             seed: 42,
-        })
+        }
     }
+}
+
+/// What a run ingests: a file, or Arrow batches from the caller's code.
+#[derive(Debug, Clone)]
+pub enum RunInput {
+    /// A CSV, TSV, Parquet or JSON Lines file ([`RunConfig::new`]).
+    File,
+    /// Record batches in memory ([`RunConfig::for_batches`]).
+    Batches {
+        /// Their schema.
+        schema: SchemaRef,
+        /// The rows.
+        batches: Vec<RecordBatch>,
+    },
 }
 
 /// The ids the steps of a run made so far.
@@ -170,15 +216,31 @@ pub fn run_state(store: &Arc<dyn Store>, dataset: &str, config: &RunConfig) -> R
     })
 }
 
-/// Runs (or continues) the whole pipeline on `config.file` into `dataset`.
+/// Runs (or continues) the whole pipeline on `config.file` into `dataset`,
+/// with the embedder `embedders` resolves for `config.model` (so the model
+/// used is always the one recorded).
 pub async fn run(
     store: Arc<dyn Store>,
     dataset: &str,
     config: &RunConfig,
-    embedder: &dyn Embedder,
+    embedders: &EmbedderRegistry,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
+    run_input(store, dataset, config, RunInput::File, embedders, progress).await
+}
+
+/// [`run`] with its input given: a file (`config.file`) or Arrow batches.
+pub async fn run_input(
+    store: Arc<dyn Store>,
+    dataset: &str,
+    config: &RunConfig,
+    input: RunInput,
+    embedders: &EmbedderRegistry,
     progress: &dyn Progress,
 ) -> Result<RunReport> {
     let state = run_state(&store, dataset, config)?;
+    let embedder = embedders.resolve(&config.model, &EmbedConfig::default())?;
+    let embedder = embedder.as_ref();
     let mut reports = Vec::new();
     let (ds, mut record, resumed) = match state {
         RunState::Finished(scope) => {
@@ -203,13 +265,15 @@ pub async fn run(
         }
         RunState::Fresh => {
             let t = Instant::now();
-            let ds = ingest_file(
-                store.clone(),
-                dataset,
-                &config.file,
-                &IngestOptions::new(config.text_column.clone()),
-                progress,
-            )?;
+            let options = IngestOptions::new(config.text_column.clone());
+            let ds = match input {
+                RunInput::File => {
+                    ingest_file(store.clone(), dataset, &config.file, &options, progress)?
+                }
+                RunInput::Batches { schema, batches } => {
+                    ingest_batches(store.clone(), dataset, schema, batches, &options, progress)?
+                }
+            };
             let seconds = t.elapsed().as_secs_f64();
             reports.push(StepReport {
                 step: "ingest",
@@ -275,7 +339,7 @@ pub async fn run(
         ds.cluster(umap, &params, &ClusterOptions::default(), progress)?
     });
     let labels = step!("label", labels, {
-        let (texts, _) = ds.texts()?;
+        let texts = ds.texts()?.texts;
         let labeler = KeywordsLabeler::fit(&texts);
         ds.label(cluster, &labeler, &LabelOptions::default(), progress)
             .await?

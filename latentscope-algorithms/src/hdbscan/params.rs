@@ -21,7 +21,9 @@ pub enum ClusterSelectionMethod {
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct HdbscanParams {
-    /// Smallest group of points that counts as a cluster (at least 2).
+    /// Smallest group of points that counts as a cluster (at least 2; written
+    /// `samples`, as the Python latent-scope names it).
+    #[cfg_attr(feature = "serde", serde(rename = "samples"))]
     pub min_cluster_size: usize,
     /// Neighbourhood size for core distances: the distance to the
     /// `min_samples`-th nearest other point. `None` means `min_cluster_size`.
@@ -29,6 +31,7 @@ pub struct HdbscanParams {
     /// Clusters born below this distance are merged upwards (0 disables).
     pub cluster_selection_epsilon: f64,
     /// How flat clusters are selected.
+    #[cfg_attr(feature = "serde", serde(rename = "cluster_selection_method"))]
     pub method: ClusterSelectionMethod,
     /// Let excess of mass return the whole data set as one cluster.
     pub allow_single_cluster: bool,

@@ -41,6 +41,10 @@ pub struct UmapResult {
     pub b: f32,
     /// The initialisation used, e.g. `"spectral"` or `"pca (fallback: disconnected graph)"`.
     pub init_used: &'static str,
+    /// The seed the run used: [`UmapParams::seed`], or the one drawn from the
+    /// clock when that was `None` (below 2³¹, so that any JSON reader keeps
+    /// it exactly). Running again with it repeats the run.
+    pub seed: u64,
 }
 
 fn clock_seed() -> u64 {
@@ -48,7 +52,7 @@ fn clock_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    mix(&[t, std::process::id() as u64])
+    mix(&[t, std::process::id() as u64]) >> 33
 }
 
 /// Scales coordinates so the largest magnitude is 10, then adds N(0, 1e-4) noise (umap-learn's
@@ -217,5 +221,6 @@ pub fn umap(
         a,
         b,
         init_used,
+        seed,
     })
 }

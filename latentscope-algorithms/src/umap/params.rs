@@ -16,9 +16,12 @@ pub enum Metric {
 }
 
 /// How the 2-D layout is initialised before optimisation.
+///
+/// With the `serde` feature it is written as its name (`"spectral"`, `"pca"`,
+/// `"random"`, `"coordinates"`); the coordinates themselves are not written
+/// (record where they came from instead), so `"coordinates"` cannot be read
+/// back.
 #[derive(Debug, Clone, PartialEq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[non_exhaustive]
 pub enum Init {
     /// Spectral embedding of the fuzzy graph (falls back to PCA when that is not possible).
@@ -28,9 +31,7 @@ pub enum Init {
     Pca,
     /// Uniform random coordinates.
     Random,
-    /// An earlier layout (n x 2) to align the new run with (not serialized:
-    /// record where it came from instead).
-    #[cfg_attr(feature = "serde", serde(skip))]
+    /// An earlier layout (n x 2) to align the new run with.
     Coordinates(ndarray::Array2<f32>),
 }
 
@@ -40,7 +41,8 @@ pub enum Init {
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct UmapParams {
-    /// Size of the local neighbourhood, counting the point itself as umap-learn does (default 15).
+    /// Size of the local neighbourhood (written `neighbors`, as the Python latent-scope names it), counting the point itself as umap-learn does (default 25, as the `latentscope` command and `run` use; umap-learn uses 15).
+    #[cfg_attr(feature = "serde", serde(rename = "neighbors"))]
     pub n_neighbors: usize,
     /// Minimum distance between points in the layout (default 0.1).
     pub min_dist: f32,
@@ -62,10 +64,44 @@ pub struct UmapParams {
     pub repulsion_strength: f32,
 }
 
+impl Init {
+    /// The name it is recorded under.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Init::Spectral => "spectral",
+            Init::Pca => "pca",
+            Init::Random => "random",
+            Init::Coordinates(_) => "coordinates",
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Init {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Init {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        match name.as_ref() {
+            "spectral" => Ok(Init::Spectral),
+            "pca" => Ok(Init::Pca),
+            "random" => Ok(Init::Random),
+            other => Err(serde::de::Error::custom(format!(
+                "init {other:?}: expected spectral, pca or random (coordinates are given, not read)"
+            ))),
+        }
+    }
+}
+
 impl Default for UmapParams {
     fn default() -> Self {
         Self {
-            n_neighbors: 15,
+            n_neighbors: 25,
             min_dist: 0.1,
             spread: 1.0,
             metric: Metric::Cosine,

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::dataset::{ArtifactRun, Dataset, RunSpec};
 use crate::error::{Error, Result};
 use crate::hull::convex_hull;
-use crate::ids::{ClusterId, NumberedId, UmapId};
+use crate::ids::{ClusterId, ClusterIndex, NumberedId, UmapId};
 use crate::meta::LATENTSCOPE_VERSION;
 use crate::thumbnail;
 
@@ -84,6 +84,17 @@ pub(super) fn rows() -> String {
 
 pub(super) fn umap() -> String {
     "umap".to_string()
+}
+
+/// The cluster of every row of a clustering ([`Dataset::read_cluster`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClusterAssignment {
+    /// The final cluster of each row: noise is the unclustered cluster (one
+    /// past the others) or, with `assign_noise`, the nearest cluster.
+    pub clusters: Vec<ClusterIndex>,
+    /// HDBSCAN's cluster of each row, `-1` for noise.
+    pub raw: Vec<ClusterIndex>,
 }
 
 /// One cluster's row of a labels file.
@@ -283,8 +294,9 @@ impl Dataset {
         )?)
     }
 
-    /// A clustering's final and raw labels, per row.
-    pub fn read_cluster(&self, id: ClusterId) -> Result<(Vec<i64>, Vec<i64>)> {
+    /// A clustering's final and raw cluster of every row, checked against
+    /// its record.
+    pub fn read_cluster(&self, id: ClusterId) -> Result<ClusterAssignment> {
         self.require(id)?;
         let key = self.key(&format!("{}/{id}.parquet", ClusterId::FOLDER));
         let batch = table::read_table(
@@ -304,7 +316,53 @@ impl Dataset {
                     message: "must be int64".into(),
                 })
         };
-        Ok((col(0)?, col(1)?))
+        let (clusters, raw) = (col(0)?, col(1)?);
+        self.check_cluster_values(id, &key, &clusters, &raw)?;
+        Ok(ClusterAssignment { clusters, raw })
+    }
+
+    /// Refuses a cluster file whose row count differs from the dataset's or
+    /// whose values fall outside what its `.json` declares: `raw_cluster` in
+    /// `-1..n_clusters`, `cluster` in `0..n_clusters` (plus the unclustered
+    /// cluster when noise is kept).
+    fn check_cluster_values(
+        &self,
+        id: ClusterId,
+        key: &str,
+        clusters: &[i64],
+        raw: &[i64],
+    ) -> Result<()> {
+        let rows = self.rows();
+        if clusters.len() as u64 != rows {
+            return Err(Error::bad_input(
+                key,
+                format!("{} rows for a dataset of {rows} rows", clusters.len()),
+            ));
+        }
+        let meta = self.cluster_meta(id)?;
+        let n = i64::try_from(meta.n_clusters).unwrap_or(i64::MAX);
+        let final_end = match meta.unclustered_cluster {
+            Some(u) => n.max(u.saturating_add(1)),
+            None => n,
+        };
+        let bad = |column: &str, row: usize, value: i64, range: String| Error::BadInput {
+            file: key.to_string(),
+            row: Some(row as u64),
+            column: Some(column.to_string()),
+            message: format!("{value} is outside {range} (n_clusters {n} in {id}.json)"),
+        };
+        if let Some(row) = raw.iter().position(|&r| r < -1 || r >= n) {
+            return Err(bad("raw_cluster", row, raw[row], format!("-1..{n}")));
+        }
+        if let Some(row) = clusters.iter().position(|&c| c < 0 || c >= final_end) {
+            return Err(bad(
+                "cluster",
+                row,
+                clusters[row],
+                format!("0..{final_end}"),
+            ));
+        }
+        Ok(())
     }
 
     /// Writes raw labels (-1 noise) of a umap's points as a new clustering

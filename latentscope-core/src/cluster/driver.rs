@@ -25,6 +25,8 @@ impl Dataset {
         progress: &dyn Progress,
     ) -> Result<ClusterId> {
         let started = Instant::now();
+        // The inputs are read (and checked) before anything is written.
+        let layout = self.read_umap(umap)?;
         let claim = serde_json::json!({
             "umap_id": umap,
             "method": clusterer.method(),
@@ -33,7 +35,6 @@ impl Dataset {
         });
         let artifact =
             self.begin::<ClusterId, _>(&RunSpec::new("cluster", &claim).reading([umap]))?;
-        let layout = self.read_umap(umap)?;
         let points = ArrayView2::from_shape((layout.len(), 2), &layout.xy)
             .map_err(|e| Error::bad_input(umap.to_string(), e.to_string()))?;
         check(progress, "cluster", 0, None)?;
@@ -48,8 +49,12 @@ impl Dataset {
             method: clusterer.method().to_string(),
             granularity: rows(),
             cluster_on: "umap".into(),
-            samples: params.get("min_cluster_size").and_then(Value::as_u64),
-            min_samples: params.get("min_samples").and_then(Value::as_u64),
+            samples: params.get("samples").and_then(Value::as_u64),
+            // No min_samples means min_cluster_size (HDBSCAN's definition).
+            min_samples: params
+                .get("min_samples")
+                .and_then(Value::as_u64)
+                .or_else(|| params.get("samples").and_then(Value::as_u64)),
             cluster_selection_epsilon: params
                 .get("cluster_selection_epsilon")
                 .and_then(Value::as_f64),

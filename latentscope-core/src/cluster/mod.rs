@@ -11,13 +11,13 @@
 pub(crate) mod artifact;
 pub(crate) mod driver;
 
-pub use artifact::{ClusterLabelRow, ClusterMeta};
+pub use artifact::{ClusterAssignment, ClusterLabelRow, ClusterMeta};
 
 use ndarray::ArrayView2;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::hdbscan::{ClusterSelectionMethod, HdbscanParams, hdbscan};
+use crate::hdbscan::{HdbscanParams, hdbscan};
 use crate::progress::Progress;
 
 /// A clustering algorithm over points (rows × dims). Sync and CPU-bound: the
@@ -70,24 +70,7 @@ impl Clusterer for HdbscanParams {
     }
 
     fn params(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("min_cluster_size".into(), self.min_cluster_size.into());
-        m.insert("min_samples".into(), self.effective_min_samples().into());
-        m.insert(
-            "cluster_selection_epsilon".into(),
-            self.cluster_selection_epsilon.into(),
-        );
-        let method = match self.method {
-            ClusterSelectionMethod::Leaf => "leaf",
-            _ => "eom",
-        };
-        m.insert("cluster_selection_method".into(), method.into());
-        m.insert(
-            "allow_single_cluster".into(),
-            self.allow_single_cluster.into(),
-        );
-        m.insert("max_cluster_size".into(), self.max_cluster_size.into());
-        m
+        crate::params_map(self)
     }
 
     fn cluster(&self, points: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Clustering> {

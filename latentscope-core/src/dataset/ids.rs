@@ -23,6 +23,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::Error;
 
+/// A row's index: its 0-based position in `input.parquet`, the key of every
+/// artifact.
+pub type RowIndex = u64;
+
+/// A cluster's number within one clustering (`-1` is noise in raw labels);
+/// not to be confused with [`ClusterId`], which names a clustering.
+pub type ClusterIndex = i64;
+
 /// Any artifact's id: where the artifact's files live.
 pub trait ArtifactId: Copy + Eq + fmt::Display + Send + Sync {
     /// The dataset sub-folder that holds these artifacts (`"umaps"`).
@@ -164,6 +172,18 @@ impl LabelsId {
         }
     }
 
+    /// Parses the labels of `cluster` as a user names them: a full id
+    /// (`cluster-001-labels-002`), a number (`2`) or `default`.
+    pub fn parse_for(cluster: ClusterId, text: &str) -> Result<Self, Error> {
+        if text == "default" {
+            return Ok(Self::default_for(cluster));
+        }
+        if let Ok(n) = text.parse::<u32>() {
+            return Ok(Self::new(cluster, n));
+        }
+        text.parse()
+    }
+
     /// The clustering these labels name.
     pub fn cluster(self) -> ClusterId {
         self.cluster
@@ -216,6 +236,59 @@ impl Serialize for LabelsId {
 }
 
 impl<'de> Deserialize<'de> for LabelsId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A dataset's id, checked ([`validate_dataset_id`]): one safe path
+/// component, so a request can never name a file outside the data directory.
+///
+/// ```
+/// use latentscope_core::ids::DatasetId;
+/// let id: DatasetId = "pypi-10k".parse()?;
+/// assert_eq!(id.as_str(), "pypi-10k");
+/// assert!("../etc".parse::<DatasetId>().is_err());
+/// # Ok::<(), latentscope_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DatasetId(String);
+
+impl DatasetId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatasetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for DatasetId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        validate_dataset_id(s)?;
+        Ok(Self(s.to_string()))
+    }
+}
+
+impl AsRef<str> for DatasetId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for DatasetId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for DatasetId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)

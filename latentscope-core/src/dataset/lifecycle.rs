@@ -65,14 +65,14 @@ impl<'p, P: Serialize + ?Sized> RunSpec<'p, P> {
 
 /// The claim file's body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Claim {
-    step: String,
+pub(crate) struct Claim {
+    pub(crate) step: String,
     #[serde(default)]
-    holder: String,
+    pub(crate) holder: String,
     #[serde(default)]
-    parents: Vec<String>,
+    pub(crate) parents: Vec<String>,
     #[serde(default)]
-    params: Value,
+    pub(crate) params: Value,
 }
 
 /// Who holds a lock taken by this process, as [`Error::Busy`] reports it.

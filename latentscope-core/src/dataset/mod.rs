@@ -1,10 +1,12 @@
 //! [`Dataset`]: a typed handle over `<data>/<dataset-id>/` in a [`Store`].
 
+mod artifacts;
 pub mod ids;
 mod lifecycle;
 pub mod meta;
 mod tags;
 
+pub use artifacts::{ArtifactFile, ArtifactInfo, ArtifactKind, ArtifactState};
 pub use lifecycle::{ArtifactRun, RunSpec};
 
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use latentscope_io::{Store, WriterLock, json, table};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::ids::{NumberedId, validate_dataset_id};
+use crate::ids::{DatasetId, NumberedId, validate_dataset_id};
 use crate::meta::DatasetMeta;
 
 /// The file that holds a dataset's rows.
@@ -26,6 +28,16 @@ pub const META_FILE: &str = "meta.json";
 /// The lock file that serialises writers of one dataset.
 pub const LOCK_FILE: &str = ".lock";
 
+/// The text column of a dataset ([`Dataset::texts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Texts {
+    /// One text per row, in row order; a null is an empty string.
+    pub texts: Vec<String>,
+    /// How many rows were null.
+    pub nulls: u64,
+}
+
 /// A dataset: the rows of `input.parquet`, their `meta.json`, and the
 /// artifacts made from them (embeddings, umaps, clusters, labels, scopes).
 ///
@@ -34,7 +46,7 @@ pub const LOCK_FILE: &str = ".lock";
 #[derive(Debug, Clone)]
 pub struct Dataset {
     store: Arc<dyn Store>,
-    id: String,
+    id: DatasetId,
     meta: DatasetMeta,
 }
 
@@ -42,7 +54,7 @@ impl Dataset {
     /// Opens an existing dataset. A missing one is
     /// [`Error::DatasetNotFound`], which lists the datasets there are.
     pub fn open(store: Arc<dyn Store>, id: &str) -> Result<Self> {
-        validate_dataset_id(id)?;
+        let typed: DatasetId = id.parse()?;
         let key = format!("{id}/{META_FILE}");
         let meta: DatasetMeta = match json::read_json(store.as_ref(), &key) {
             Ok(meta) => meta,
@@ -55,10 +67,10 @@ impl Dataset {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(Self::from_parts(store, id.to_string(), meta))
+        Ok(Self::from_parts(store, typed, meta))
     }
 
-    pub(crate) fn from_parts(store: Arc<dyn Store>, id: String, meta: DatasetMeta) -> Self {
+    pub(crate) fn from_parts(store: Arc<dyn Store>, id: DatasetId, meta: DatasetMeta) -> Self {
         Self { store, id, meta }
     }
 
@@ -87,6 +99,11 @@ impl Dataset {
 
     /// The dataset id.
     pub fn id(&self) -> &str {
+        self.id.as_str()
+    }
+
+    /// The dataset id, typed.
+    pub fn dataset_id(&self) -> &DatasetId {
         &self.id
     }
 
@@ -132,8 +149,8 @@ impl Dataset {
     }
 
     /// The text column's values in row order; nulls become empty strings
-    /// (the second value counts them).
-    pub fn texts(&self) -> Result<(Vec<String>, u64)> {
+    /// (and are counted).
+    pub fn texts(&self) -> Result<Texts> {
         let column = self.meta.text_column.clone();
         let batch = self.read_input(Some(&[column.as_str()]))?;
         let array = batch.column(0);
@@ -162,7 +179,7 @@ impl Dataset {
                 });
             }
         };
-        Ok((texts, nulls))
+        Ok(Texts { texts, nulls })
     }
 
     /// The finished artifacts of one kind (those whose `.json` exists), in order.
@@ -184,7 +201,7 @@ impl Dataset {
             Ok(())
         } else {
             Err(Error::ArtifactNotFound {
-                dataset: self.id.clone(),
+                dataset: self.id.to_string(),
                 id: id.to_string(),
                 available: ids.iter().map(|i| i.to_string()).collect(),
             })

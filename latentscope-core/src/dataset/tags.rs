@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::ids::RowIndex;
 
 const TAGS: &str = "tags";
 const SUFFIX: &str = ".indices";
@@ -53,7 +54,7 @@ impl Dataset {
 
     /// The rows of a tag, sorted. A tag that does not exist is an error that
     /// lists the tags there are.
-    pub fn tag_rows(&self, name: &str) -> Result<Vec<u64>> {
+    pub fn tag_rows(&self, name: &str) -> Result<Vec<RowIndex>> {
         let key = self.tag_key(name)?;
         let bytes = match self.store().get(&key) {
             Ok(b) => b,
@@ -105,7 +106,7 @@ impl Dataset {
         Ok(self.store().put(key, text.as_bytes())?)
     }
 
-    fn check_rows(&self, rows: &[u64]) -> Result<()> {
+    fn check_rows(&self, rows: &[RowIndex]) -> Result<()> {
         match rows.iter().find(|&&r| r >= self.rows()) {
             Some(&row) => Err(Error::RowOutOfRange {
                 row,
@@ -126,7 +127,7 @@ impl Dataset {
     }
 
     /// Adds rows to a tag, creating it if needed; returns the tag's size.
-    pub fn add_to_tag(&self, name: &str, rows: &[u64]) -> Result<usize> {
+    pub fn add_to_tag(&self, name: &str, rows: &[RowIndex]) -> Result<usize> {
         self.check_rows(rows)?;
         let key = self.tag_key(name)?;
         let _lock = self.lock()?;
@@ -141,7 +142,7 @@ impl Dataset {
     }
 
     /// Removes rows from a tag; returns the tag's size.
-    pub fn remove_from_tag(&self, name: &str, rows: &[u64]) -> Result<usize> {
+    pub fn remove_from_tag(&self, name: &str, rows: &[RowIndex]) -> Result<usize> {
         let key = self.tag_key(name)?;
         let _lock = self.lock()?;
         let mut set: BTreeSet<u64> = self.tag_rows(name)?.into_iter().collect();

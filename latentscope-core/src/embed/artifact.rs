@@ -43,6 +43,15 @@ pub struct EmbeddingMeta {
     /// Text put before every row.
     #[serde(default)]
     pub prefix: String,
+    /// What was embedded (`"text"`; the Python tool also knows images).
+    #[serde(default = "text")]
+    pub input_type: String,
+    /// The model's task prompt, where it has one (the Python tool's field).
+    #[serde(default)]
+    pub task: Option<String>,
+    /// Whether the model keeps one vector per token (never, here).
+    #[serde(default)]
+    pub late_interaction: bool,
     /// Per-dimension minimum.
     #[serde(default)]
     pub min_values: Vec<f32>,
@@ -119,15 +128,18 @@ impl Dataset {
 
     /// The vectors of an embedding, one row per input row.
     pub fn read_embedding(&self, id: EmbeddingId) -> Result<Matrix> {
-        self.require(id)?;
+        self.embedding_meta(id)?;
         let folder = EmbeddingId::FOLDER;
         let parquet = self.key(&format!("{folder}/{id}.parquet"));
         if self.store().exists(&parquet)? {
-            return Ok(read_matrix(
-                self.store().as_ref(),
-                &parquet,
-                EMBEDDING_COLUMN,
-            )?);
+            let m = read_matrix(self.store().as_ref(), &parquet, EMBEDDING_COLUMN)?;
+            if m.rows as u64 != self.rows() {
+                return Err(Error::bad_input(
+                    parquet,
+                    format!("{} vectors for a dataset of {} rows", m.rows, self.rows()),
+                ));
+            }
+            return Ok(m);
         }
         let h5 = self.key(&format!("{folder}/{id}.h5"));
         if self.store().exists(&h5)? {
@@ -225,6 +237,10 @@ impl Dataset {
     }
 }
 
+fn text() -> String {
+    "text".to_string()
+}
+
 impl EmbeddingMeta {
     /// A record for vectors made outside the embed step (`model_id`
     /// `"imported"`); [`Dataset::write_embedding`] fills in the rest.
@@ -242,6 +258,9 @@ fn imported_meta(ds: &Dataset, provider: &str, source: String, started: Instant)
         dimensions: 0,
         max_seq_length: None,
         prefix: String::new(),
+        input_type: "text".to_string(),
+        task: None,
+        late_interaction: false,
         min_values: Vec::new(),
         max_values: Vec::new(),
         provider: Some(provider.to_string()),

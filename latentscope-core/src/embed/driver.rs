@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
 use super::{EmbedError, Embedder};
-use crate::dataset::{Dataset, RunSpec};
+use crate::dataset::{Dataset, RunSpec, Texts};
 use crate::embed::{EMBEDDING_COLUMN, EmbeddingMeta};
 use crate::error::{Error, Result};
 use crate::ids::{EmbeddingId, NumberedId};
@@ -134,7 +134,7 @@ impl Dataset {
     ) -> Result<EmbedOutcome> {
         let started = Instant::now();
         let spec = embedder.spec().clone();
-        let (texts, nulls) = self.texts()?;
+        let Texts { texts, nulls } = self.texts()?;
         let empty = texts.iter().filter(|t| t.is_empty()).count() as u64;
         let batch_size = options.batch_size.unwrap_or(spec.batch_size).max(1);
         let concurrency = options.concurrency.unwrap_or(spec.concurrency).max(1);
@@ -197,6 +197,9 @@ impl Dataset {
             dimensions: spec.dimensions,
             max_seq_length: spec.max_tokens,
             prefix: params.prefix.clone(),
+            input_type: "text".to_string(),
+            task: None,
+            late_interaction: false,
             min_values: min,
             max_values: max,
             provider: Some(spec.provider.clone()),

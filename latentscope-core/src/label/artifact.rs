@@ -56,7 +56,21 @@ impl Dataset {
             });
         }
         let batch = table::read_table(self.store().as_ref(), &key, None)?;
-        label_rows_from_batch(&batch, &key)
+        let rows = label_rows_from_batch(&batch, &key)?;
+        let n = self.rows();
+        for (i, r) in rows.iter().enumerate() {
+            for (column, values) in [("indices", &r.indices), ("hull", &r.hull)] {
+                if let Some(&bad) = values.iter().find(|&&v| v < 0 || v as u64 >= n) {
+                    return Err(Error::BadInput {
+                        file: key.clone(),
+                        row: Some(i as u64),
+                        column: Some(column.to_string()),
+                        message: format!("row index {bad} is outside the dataset's 0..{n}"),
+                    });
+                }
+            }
+        }
+        Ok(rows)
     }
 
     /// The labels of a clustering: its default labels and every finished

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{ClusterLabel, ClusterSample, LabelOptions, Labeler, LabelsMeta};
+use crate::cluster::ClusterAssignment;
 use crate::cluster::artifact::{default_label_rows, label_rows_batch};
 use crate::dataset::{Dataset, RunSpec};
 use crate::error::{Error, Result};
@@ -49,7 +50,10 @@ impl Dataset {
         let started = Instant::now();
         let meta = self.cluster_meta(cluster)?;
         let layout = self.read_umap(meta.umap_id)?;
-        let (final_labels, raw) = self.read_cluster(cluster)?;
+        let ClusterAssignment {
+            clusters: final_labels,
+            raw,
+        } = self.read_cluster(cluster)?;
         let mut rows =
             default_label_rows(&raw, &final_labels, meta.unclustered_cluster, &layout.xy);
         if rows.iter().all(|r| r.indices.is_empty()) {
@@ -74,7 +78,7 @@ impl Dataset {
         let mut done: Checkpoint = artifact.load_checkpoint().unwrap_or_default();
         let resumed = done.labels.len() as u64;
         let texts = if labeler.reads_texts() {
-            self.texts()?.0
+            self.texts()?.texts
         } else {
             Vec::new()
         };
@@ -143,8 +147,7 @@ impl Dataset {
         }
         table::write_batch(store, &artifact.key(".parquet"), &label_rows_batch(&rows)?)?;
         let mut all_params = labeler.params();
-        all_params.insert("samples".into(), options.samples.into());
-        all_params.insert("context".into(), options.context.clone().into());
+        all_params.extend(crate::params_map(options));
         let record = LabelsMeta {
             id,
             cluster_id: cluster,

@@ -12,7 +12,10 @@ pub(crate) mod driver;
 pub use artifact::LabelsMeta;
 
 pub mod keywords;
+pub mod registry;
 mod stopwords;
+
+pub use registry::{LabelerEntry, LabelerFactory, LabelerRegistry};
 
 pub use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -88,8 +91,10 @@ pub trait Labeler: Send + Sync {
     async fn label(&self, cluster: &ClusterSample<'_>) -> Result<ClusterLabel, LabelError>;
 }
 
-/// Options of the label step.
-#[derive(Debug, Clone)]
+/// Options of the label step (recorded in the labels' `.json`, with the
+/// labeler's own parameters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct LabelOptions {
     /// Rows of each cluster whose texts the labeler gets.

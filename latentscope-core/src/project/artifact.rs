@@ -43,6 +43,9 @@ pub struct UmapMeta {
     /// Always 2.
     #[serde(default = "two")]
     pub dimensions: usize,
+    /// The seed the run used (also when none was given), so it can be repeated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// The raw minimum of x and y before scaling.
     pub min_values: [f64; 2],
     /// The raw maximum of x and y before scaling.
@@ -86,6 +89,7 @@ impl UmapMeta {
             neighbors: None,
             min_dist: None,
             dimensions: 2,
+            seed: None,
             min_values: [0.0; 2],
             max_values: [0.0; 2],
             method: Some(method.to_string()),
@@ -119,8 +123,8 @@ impl Layout {
     }
 
     /// Scales each axis to [-1, 1] as the Python tool does; returns the raw
-    /// (min, max) of each axis. A flat axis maps to 0.
-    pub fn scale_to_unit(&mut self) -> ([f64; 2], [f64; 2]) {
+    /// range of each axis. A flat axis maps to 0.
+    pub fn scale_to_unit(&mut self) -> Extent {
         let mut min = [f64::INFINITY; 2];
         let mut max = [f64::NEG_INFINITY; 2];
         for p in self.xy.chunks_exact(2) {
@@ -139,8 +143,18 @@ impl Layout {
                 };
             }
         }
-        (min, max)
+        Extent { min, max }
     }
+}
+
+/// The range of a layout's raw coordinates, per axis (x, y).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Extent {
+    /// The smallest x and y.
+    pub min: [f64; 2],
+    /// The largest x and y.
+    pub max: [f64; 2],
 }
 
 fn xy_batch(layout: &Layout) -> Result<RecordBatch> {
@@ -224,11 +238,29 @@ impl Dataset {
 
     /// A layout's points, scaled to [-1, 1].
     pub fn read_umap(&self, id: UmapId) -> Result<Layout> {
-        self.require(id)?;
+        // Its record must be readable too: a garbage `.json` is an error here,
+        // not later.
+        self.umap_meta(id)?;
         let key = self.key(&format!("{}/{id}.parquet", UmapId::FOLDER));
         let batch = table::read_table(self.store().as_ref(), &key, Some(&["x", "y"]))?;
         let x = float_values(batch.column(0).as_ref(), &key, "x")?;
         let y = float_values(batch.column(1).as_ref(), &key, "y")?;
+        if x.len() as u64 != self.rows() {
+            return Err(Error::bad_input(
+                &key,
+                format!("{} points for a dataset of {} rows", x.len(), self.rows()),
+            ));
+        }
+        for (name, values) in [("x", &x), ("y", &y)] {
+            if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::BadInput {
+                    file: key.clone(),
+                    row: Some(row as u64),
+                    column: Some(name.to_string()),
+                    message: format!("{} is not a finite coordinate", values[row]),
+                });
+            }
+        }
         Ok(Layout {
             xy: x.into_iter().zip(y).flat_map(|(x, y)| [x, y]).collect(),
         })
@@ -277,7 +309,7 @@ impl Dataset {
         mut meta: UmapMeta,
     ) -> Result<UmapId> {
         self.check_layout(&layout, &meta)?;
-        let (min, max) = layout.scale_to_unit();
+        let Extent { min, max } = layout.scale_to_unit();
         table::write_batch(
             self.store().as_ref(),
             &artifact.key(".parquet"),

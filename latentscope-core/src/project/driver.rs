@@ -6,15 +6,44 @@ use std::time::Instant;
 use ndarray::ArrayView2;
 use serde_json::Value;
 
-use super::{ProjectOptions, Reducer};
+use super::{ProjectOptions, Reducer, UmapStart};
 use crate::dataset::{Dataset, RunSpec};
 use crate::error::{Error, Result};
 use crate::ids::{EmbeddingId, UmapId};
 use crate::pool::thread_pool;
 use crate::progress::Progress;
 use crate::project::{Layout, UmapMeta};
+use crate::umap::Init;
 
 impl Dataset {
+    /// The UMAP start a user names: `spectral`, `pca`, `random`, or the id of
+    /// an earlier umap of this dataset, whose layout is read so that the new
+    /// run starts from it (and stays aligned with it).
+    pub fn umap_start(&self, text: &str) -> Result<UmapStart> {
+        let init = match text {
+            "spectral" => Init::Spectral,
+            "pca" => Init::Pca,
+            "random" => Init::Random,
+            other => {
+                let from: UmapId = other.parse().map_err(|_| {
+                    Error::invalid_parameter(
+                        "init",
+                        other,
+                        "expected spectral, pca, random or a umap id such as umap-001",
+                    )
+                })?;
+                let layout = self.read_umap(from)?;
+                let xy = ndarray::Array2::from_shape_vec((layout.len(), 2), layout.xy)
+                    .map_err(|e| Error::bad_input(from.to_string(), e.to_string()))?;
+                return Ok(UmapStart {
+                    init: Init::Coordinates(xy),
+                    from: Some(from),
+                });
+            }
+        };
+        Ok(UmapStart { init, from: None })
+    }
+
     /// Reduces an embedding to 2-D in a local pool and writes the layout as a
     /// new umap artifact; returns its id.
     pub fn project(
@@ -25,6 +54,8 @@ impl Dataset {
         progress: &dyn Progress,
     ) -> Result<UmapId> {
         let started = Instant::now();
+        // The inputs are read (and checked) before anything is written.
+        let vectors = self.read_embedding(embedding)?;
         let mut claim = reducer.params();
         claim.insert("method".into(), reducer.method().into());
         claim.insert("embedding_id".into(), embedding.to_string().into());
@@ -34,7 +65,6 @@ impl Dataset {
         let mut reads = vec![embedding.to_string()];
         reads.extend(options.init_from.map(|u| u.to_string()));
         let artifact = self.begin::<UmapId, _>(&RunSpec::new("umap", &claim).reading(reads))?;
-        let vectors = self.read_embedding(embedding)?;
         let x = ArrayView2::from_shape((vectors.rows, vectors.cols), &vectors.data)
             .map_err(|e| Error::bad_input(embedding.to_string(), e.to_string()))?;
         let pool = thread_pool(options.threads)?;
@@ -49,13 +79,14 @@ impl Dataset {
         params.insert("reduce_seconds".into(), reduce_seconds.into());
         let mut meta = UmapMeta::new(reducer.method(), Some(embedding));
         meta.neighbors = params
-            .get("n_neighbors")
+            .get("neighbors")
             .and_then(Value::as_u64)
             .map(|v| v as usize);
         meta.min_dist = params
             .get("min_dist")
             .and_then(Value::as_f64)
             .map(|v| v as f32);
+        meta.seed = params.get("seed").and_then(Value::as_u64);
         meta.params = params;
         let xy = reduction.points.iter().copied().collect();
         meta.seconds = Some(started.elapsed().as_secs_f64());

@@ -5,7 +5,7 @@
 pub(crate) mod artifact;
 pub(crate) mod driver;
 
-pub use artifact::{Layout, UmapMeta, read_layout_file};
+pub use artifact::{Extent, Layout, UmapMeta, read_layout_file};
 
 use ndarray::{Array2, ArrayView2};
 use serde_json::{Map, Value};
@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::ids::UmapId;
 use crate::pca::pca;
 use crate::progress::{Progress, check};
-use crate::umap::{Init, Metric, UmapParams, umap};
+use crate::umap::{Init, UmapParams, umap};
 
 /// A dimensionality reduction to 2-D. Sync and CPU-bound: the caller runs it
 /// inside a rayon pool it sized (never the global pool).
@@ -43,31 +43,7 @@ impl Reducer for UmapParams {
     }
 
     fn params(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("n_neighbors".into(), self.n_neighbors.into());
-        m.insert("min_dist".into(), self.min_dist.into());
-        m.insert("spread".into(), self.spread.into());
-        let metric = match self.metric {
-            Metric::Euclidean => "euclidean",
-            _ => "cosine",
-        };
-        m.insert("metric".into(), metric.into());
-        m.insert("n_epochs".into(), self.n_epochs.into());
-        m.insert("seed".into(), self.seed.into());
-        let init = match &self.init {
-            Init::Pca => "pca",
-            Init::Random => "random",
-            Init::Coordinates(_) => "coordinates",
-            _ => "spectral",
-        };
-        m.insert("init".into(), init.into());
-        m.insert(
-            "negative_sample_rate".into(),
-            self.negative_sample_rate.into(),
-        );
-        m.insert("learning_rate".into(), self.learning_rate.into());
-        m.insert("repulsion_strength".into(), self.repulsion_strength.into());
-        m
+        crate::params_map(self)
     }
 
     fn reduce(&self, x: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Reduction> {
@@ -77,6 +53,7 @@ impl Reducer for UmapParams {
         details.insert("a".into(), r.a.into());
         details.insert("b".into(), r.b.into());
         details.insert("init_used".into(), r.init_used.into());
+        details.insert("seed".into(), r.seed.into());
         Ok(Reduction {
             points: r.embedding,
             details,
@@ -117,6 +94,16 @@ impl Reducer for PcaReducer {
             details,
         })
     }
+}
+
+/// A UMAP start as a user names it ([`Dataset::umap_start`](crate::Dataset::umap_start)).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UmapStart {
+    /// The initialisation to put in [`UmapParams::init`].
+    pub init: Init,
+    /// The earlier umap it copies, to record as [`ProjectOptions::init_from`].
+    pub from: Option<UmapId>,
 }
 
 /// How the project step runs.

@@ -8,11 +8,12 @@ use latentscope_io::table;
 use serde_json::{Map, Value, json};
 
 use super::ScopeParts;
-use super::artifact::{json_of, tile_index};
+use super::artifact::{ScopeLabel, ScopeMeta, json_of, tile_index};
+use crate::cluster::ClusterAssignment;
 use crate::dataset::{Dataset, RunSpec};
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, EmbeddingId, NumberedId, ScopeId, UmapId};
-use crate::meta::LATENTSCOPE_VERSION;
+use crate::meta::{LATENTSCOPE_VERSION, PYTHON_FORMAT_VERSION};
 
 impl Dataset {
     /// Checks that the four ids exist and belong together: the umap was made
@@ -67,7 +68,7 @@ impl Dataset {
     ) -> Result<ScopeId> {
         self.check_scope_parts(parts)?;
         let layout = self.read_umap(parts.umap)?;
-        let (clusters, raw) = self.read_cluster(parts.cluster)?;
+        let ClusterAssignment { clusters, raw } = self.read_cluster(parts.cluster)?;
         let label_rows = self.read_labels(parts.labels)?;
         let n = self.rows() as usize;
         if layout.len() != n || clusters.len() != n {
@@ -172,10 +173,15 @@ impl Dataset {
         table::write_batch(store, &artifact.key("-input.parquet"), &with_input)?;
         artifact.put("-transactions.json", b"[]")?;
         let size = store.get(&points_key).map(|b| b.len()).unwrap_or(0);
-        let lookup: Vec<Value> = label_rows
+        let cluster_labels_lookup = label_rows
             .iter()
             .enumerate()
-            .map(|(c, r)| json!({"label": r.label, "description": r.description, "hull": r.hull, "cluster": c}))
+            .map(|(c, r)| ScopeLabel {
+                label: r.label.clone(),
+                description: r.description.clone(),
+                hull: r.hull.clone(),
+                cluster: c as i64,
+            })
             .collect();
         let labels_json = if parts.labels.number().is_some() {
             json_of(
@@ -186,59 +192,49 @@ impl Dataset {
         } else {
             Value::Null
         };
-        let mut record = Map::new();
-        record.insert("ls_version".into(), "1.0.0".into());
-        record.insert("id".into(), id.to_string().into());
-        record.insert("embedding_id".into(), parts.embedding.to_string().into());
-        record.insert("umap_id".into(), parts.umap.to_string().into());
-        record.insert("cluster_id".into(), parts.cluster.to_string().into());
-        record.insert("cluster_labels_id".into(), parts.labels.scope_form().into());
-        record.insert("label".into(), label.into());
-        record.insert("description".into(), description.into());
-        record.insert("dataset".into(), json_of(self, "meta.json")?);
-        record.insert(
-            "embedding".into(),
-            json_of(
-                self,
-                &format!("{}/{}.json", EmbeddingId::FOLDER, parts.embedding),
-            )?,
-        );
-        record.insert(
-            "umap".into(),
-            json_of(self, &format!("{}/{}.json", UmapId::FOLDER, parts.umap))?,
-        );
-        record.insert(
-            "cluster".into(),
-            json_of(
-                self,
-                &format!("{}/{}.json", ClusterId::FOLDER, parts.cluster),
-            )?,
-        );
-        record.insert("granularity".into(), "rows".into());
-        let mut cl =
+        let mut cluster_labels =
             json!({"id": parts.labels.to_string(), "cluster_id": parts.cluster.to_string()});
-        if let (Value::Object(m), Value::Object(extra)) = (&mut cl, labels_json) {
+        if let (Value::Object(m), Value::Object(extra)) = (&mut cluster_labels, labels_json) {
             for (k, v) in extra {
                 m.entry(k).or_insert(v);
             }
         }
-        record.insert("cluster_labels".into(), cl);
-        record.insert("cluster_labels_lookup".into(), Value::Array(lookup));
-        record.insert("rows".into(), n.into());
-        record.insert(
-            "columns".into(),
-            points
+        let record = ScopeMeta {
+            ls_version: PYTHON_FORMAT_VERSION.into(),
+            id,
+            embedding_id: parts.embedding,
+            umap_id: parts.umap,
+            cluster_id: parts.cluster,
+            cluster_labels_id: parts.labels.scope_form(),
+            label: label.into(),
+            description: description.into(),
+            dataset: json_of(self, "meta.json")?,
+            embedding: json_of(
+                self,
+                &format!("{}/{}.json", EmbeddingId::FOLDER, parts.embedding),
+            )?,
+            umap: json_of(self, &format!("{}/{}.json", UmapId::FOLDER, parts.umap))?,
+            cluster: json_of(
+                self,
+                &format!("{}/{}.json", ClusterId::FOLDER, parts.cluster),
+            )?,
+            granularity: Some("rows".into()),
+            cluster_labels,
+            cluster_labels_lookup,
+            rows: n as u64,
+            columns: points
                 .schema()
                 .fields()
                 .iter()
-                .map(|f| Value::from(f.name().as_str()))
+                .map(|f| f.name().clone())
                 .collect(),
-        );
-        record.insert("dimensions".into(), 2.into());
-        record.insert("size".into(), size.into());
-        record.insert("timestamp".into(), crate::time::now_python().into());
-        record.insert("latentscope_version".into(), LATENTSCOPE_VERSION.into());
-        record.insert("created_at".into(), crate::time::now_rfc3339().into());
+            dimensions: Some(2),
+            size: Some(size as u64),
+            timestamp: Some(crate::time::now_python()),
+            latentscope_version: Some(LATENTSCOPE_VERSION.into()),
+            created_at: Some(crate::time::now_rfc3339()),
+            extra: Map::new(),
+        };
         artifact.commit(&record)
     }
 }

@@ -10,6 +10,8 @@
 pub(crate) mod artifact;
 pub(crate) mod driver;
 
+pub use artifact::{ScopeLabel, ScopeMeta};
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ClusterId, EmbeddingId, LabelsId, UmapId};

@@ -172,7 +172,8 @@ fn cancel_and_resume(sorted: bool) {
 #[test]
 fn nulls_are_embedded_as_empty_text_in_row_order() {
     let ds = dataset(40);
-    let (texts, nulls) = ds.texts().unwrap();
+    let all = ds.texts().unwrap();
+    let (texts, nulls) = (all.texts, all.nulls);
     assert_eq!(nulls, 3);
     // Length-sorted batches and in-order slices, with and without a prefix.
     for (sorted, prefix) in [(true, ""), (false, ""), (false, "p: "), (true, "p: ")] {

@@ -50,7 +50,7 @@ fn keyword_labels_name_checkable_distinct_topics() {
     let dir = tempfile::tempdir().unwrap();
     let ds = python_dataset(dir.path());
     let cluster = ClusterId::new(1);
-    let (texts, _) = ds.texts().unwrap();
+    let texts = ds.texts().unwrap().texts;
     let labeler = KeywordsLabeler::fit(&texts);
     let id = block_on(ds.label(cluster, &labeler, &LabelOptions::default(), &NoProgress)).unwrap();
     assert_eq!(id, LabelsId::new(cluster, 1));
@@ -112,7 +112,7 @@ fn a_scope_on_the_python_directory_has_the_python_columns() {
     let dir = tempfile::tempdir().unwrap();
     let ds = python_dataset(dir.path());
     let cluster = ClusterId::new(1);
-    let (texts, _) = ds.texts().unwrap();
+    let texts = ds.texts().unwrap().texts;
     let labels = block_on(ds.label(
         cluster,
         &KeywordsLabeler::fit(&texts),
@@ -264,4 +264,133 @@ fn scope_ids_that_do_not_exist_or_do_not_belong_together_are_refused() {
         labeler.label_rows(&[]).description,
         "0 rows. Distinctive terms: ."
     );
+}
+
+#[test]
+fn artifacts_and_delete_on_the_python_directory() {
+    use latentscope_core::Error;
+    use latentscope_core::cluster::ClusterOptions;
+    use latentscope_core::dataset::{ArtifactKind, ArtifactState, RunSpec};
+    use latentscope_core::hdbscan::HdbscanParams;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ds = python_dataset(dir.path());
+    let texts = ds.texts().unwrap().texts;
+    let labels = block_on(ds.label(
+        ClusterId::new(1),
+        &KeywordsLabeler::fit(&texts),
+        &LabelOptions::default(),
+        &NoProgress,
+    ))
+    .unwrap();
+
+    // The listing: the Python tool's artifacts and ours, with parents and state.
+    let all = ds.artifacts().unwrap();
+    let ids: Vec<&str> = all.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "embedding-001",
+            "umap-001",
+            "cluster-001",
+            "cluster-002",
+            "cluster-001-labels-001",
+            "scopes-001"
+        ]
+    );
+    let embedding = &all[0];
+    assert!(
+        matches!(&embedding.state, ArtifactState::Unreadable(r) if r.contains("LanceDB")),
+        "{:?}",
+        embedding.state
+    );
+    assert_eq!(all[1].parents, ["embedding-001"]);
+    assert_eq!(all[4].parents, ["cluster-001"]);
+    assert_eq!(all[4].kind, ArtifactKind::Labels);
+    assert_eq!(all[5].parents, ["embedding-001", "umap-001", "cluster-001"]);
+    assert!(
+        all[1]
+            .files
+            .iter()
+            .any(|f| f.name == "umap-001.parquet" && f.bytes > 0)
+    );
+
+    // A delete that would orphan others is refused, naming them; nothing goes.
+    let err = ds.delete("umap-001", false).unwrap_err();
+    match &err {
+        Error::HasDependents { dependents, .. } => {
+            for d in [
+                "scopes-001",
+                "cluster-001",
+                "cluster-002",
+                &labels.to_string(),
+            ] {
+                assert!(dependents.iter().any(|x| x == d), "{d} missing from {err}");
+            }
+        }
+        other => panic!("expected HasDependents, got {other}"),
+    }
+    assert_eq!((err.code(), err.exit_code()), ("has_dependents", 6));
+    assert_eq!(ds.artifacts().unwrap().len(), all.len());
+
+    // A live run reading cluster-002 makes deleting it busy.
+    let reader = ds
+        .begin::<ScopeId, _>(&RunSpec::new("scope", &"reads cluster-002").reading(["cluster-002"]))
+        .unwrap();
+    let err = ds.delete("cluster-002", false).unwrap_err();
+    assert_eq!(err.code(), "artifact_busy", "{err}");
+    drop(reader);
+
+    // With its dependents: children first, then the clustering itself.
+    let cluster2 = std::fs::read(dir.path().join("pypi-10k/clusters/cluster-002.parquet")).unwrap();
+    let deleted = ds.delete("cluster-001", true).unwrap();
+    assert_eq!(
+        deleted,
+        ["scopes-001", labels.to_string().as_str(), "cluster-001"]
+    );
+    let root = dir.path().join("pypi-10k");
+    for gone in [
+        "clusters/cluster-001.json",
+        "clusters/cluster-001.parquet",
+        "clusters/cluster-001-labels-default.parquet",
+        "clusters/cluster-001-labels-001.parquet",
+        "scopes/scopes-001.json",
+        "scopes/scopes-001-input.parquet",
+    ] {
+        assert!(!root.join(gone).exists(), "{gone} is still there");
+    }
+    assert!(root.join("input.parquet").exists());
+    assert_eq!(
+        std::fs::read(root.join("clusters/cluster-002.parquet")).unwrap(),
+        cluster2,
+        "an unrelated artifact is untouched"
+    );
+    let left: Vec<(String, bool)> = ds
+        .artifacts()
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.id, a.state == ArtifactState::Unfinished))
+        .collect();
+    let unfinished = |id: &str, u| (id.to_string(), u);
+    assert_eq!(
+        left,
+        [
+            unfinished("embedding-001", false),
+            unfinished("umap-001", false),
+            unfinished("cluster-002", false),
+            // The reader above claimed a scope and never finished it.
+            unfinished("scopes-002", true),
+        ]
+    );
+
+    // Numbers are never given out again.
+    let id = ds
+        .cluster(
+            UmapId::new(1),
+            &HdbscanParams::new(25),
+            &ClusterOptions::default(),
+            &NoProgress,
+        )
+        .unwrap();
+    assert_eq!(id, ClusterId::new(3));
 }

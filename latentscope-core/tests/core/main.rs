@@ -5,6 +5,7 @@
 mod common;
 mod data;
 mod embed_tests;
+mod fuzz_corpus;
 mod hdbscan_fixtures;
 mod hdbscan_inputs;
 mod label_scope;
@@ -93,11 +94,12 @@ fn meta_records_types_categories_extents_and_links() {
     // Reopening reads the same meta.json; texts come back with nulls as "".
     let again = Dataset::open(store, "pets").unwrap();
     assert_eq!(again.meta(), meta);
+    let texts = again.texts().unwrap();
     assert_eq!(
-        again.texts().unwrap(),
+        (texts.texts, texts.nulls),
         (
             vec![
-                "a cat".into(),
+                "a cat".to_string(),
                 "".into(),
                 "a dog".into(),
                 "https://x.org/a.png".into()
@@ -401,7 +403,7 @@ fn python_latentscope_directory_opens() {
     let ds = Dataset::open(store, "pypi-10k").unwrap();
     assert_eq!(ds.rows(), 10_000);
     assert_eq!(ds.meta().text_column, "summary");
-    assert_eq!(ds.texts().unwrap().0.len(), 10_000);
+    assert_eq!(ds.texts().unwrap().texts.len(), 10_000);
     let umaps = ds.artifact_ids::<UmapId>().unwrap();
     assert_eq!(umaps, [UmapId::new(1)]);
     let meta = ds.umap_meta(umaps[0]).unwrap();
@@ -456,7 +458,8 @@ fn cluster_step_writes_the_python_files() {
     );
     assert!((60..=120).contains(&meta.n_clusters), "{}", meta.n_clusters);
     assert_eq!(meta.unclustered_cluster, Some(meta.n_clusters as i64));
-    let (cluster, raw) = ds.read_cluster(id).unwrap();
+    let assignment = ds.read_cluster(id).unwrap();
+    let (cluster, raw) = (assignment.clusters, assignment.raw);
     assert_eq!(cluster.len(), 10_000);
     assert_eq!(raw.iter().filter(|&&r| r < 0).count() as u64, meta.n_noise);
     for (c, r) in cluster.iter().zip(&raw) {
@@ -509,7 +512,7 @@ fn cluster_step_writes_the_python_files() {
     let id2 = ds.cluster(umap, &params, &opts, &NoProgress).unwrap();
     let meta2 = ds.cluster_meta(id2).unwrap();
     assert_eq!(meta2.unclustered_cluster, None);
-    let (c2, _) = ds.read_cluster(id2).unwrap();
+    let c2 = ds.read_cluster(id2).unwrap().clusters;
     assert!(
         c2.iter()
             .all(|&c| (0..meta2.n_clusters as i64).contains(&c))

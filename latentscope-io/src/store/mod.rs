@@ -100,6 +100,18 @@ pub enum Blob {
     Bytes(Bytes),
 }
 
+impl Blob {
+    /// The object's size in bytes.
+    pub fn len(&self) -> u64 {
+        parquet::file::reader::Length::len(self)
+    }
+
+    /// True when the object is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl parquet::file::reader::Length for Blob {
     fn len(&self) -> u64 {
         match self {

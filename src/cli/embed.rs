@@ -1,0 +1,86 @@
+//! `latentscope embed <dataset> [--model SPEC] …`.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use latentscope::{EmbedConfig, EmbedOptions};
+
+use super::progress::Bars;
+use super::{Context, outln};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The dataset.
+    dataset: String,
+    /// The model: a spec such as candle:sentence-transformers/all-MiniLM-L6-v2, candle:/path/to/dir (`latentscope models` lists them)
+    #[arg(long, default_value = latentscope::models::DEFAULT_MODEL)]
+    model: String,
+    /// Text put before every row [default: the model's own document prompt, usually none]
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Rows per batch [default: the model's, 32 for candle]
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Keep only the first D dimensions, renormalised (Matryoshka models)
+    #[arg(long, value_name = "D")]
+    dimensions: Option<usize>,
+    /// Truncate texts to this many tokens [default: the model's max_seq_length]
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// Threads [default: all cores]
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Seconds of work between checkpoints that an interrupted run resumes from (0: after every part of 64 batches)
+    #[arg(long, default_value_t = 5.0)]
+    checkpoint_seconds: f64,
+}
+
+pub(crate) async fn execute(ctx: &Context, args: Args) -> Result<()> {
+    let ds = ctx.open(&args.dataset)?;
+    let config = EmbedConfig::default()
+        .with_threads(args.threads)
+        .with_max_tokens(args.max_tokens)
+        .with_dimensions(args.dimensions);
+    let loading = Instant::now();
+    let embedder = latentscope::models::registry().resolve(&args.model, &config)?;
+    let spec = embedder.spec().clone();
+    eprintln!(
+        "model {} loaded in {:.2}s: {} dims, max {} tokens{}",
+        spec.spec_string(),
+        loading.elapsed().as_secs_f64(),
+        spec.dimensions,
+        spec.max_tokens.map_or("?".to_string(), |t| t.to_string()),
+        if spec.normalized { ", normalised" } else { "" }
+    );
+    let options = EmbedOptions::default()
+        .with_prefix(args.prefix)
+        .with_batch_size(args.batch_size)
+        .with_checkpoint_seconds(args.checkpoint_seconds)
+        .with_model_spec(Some(args.model.clone()));
+    let bars = Bars::new("rows");
+    let result = ds.embed(embedder.as_ref(), &options, &bars).await;
+    bars.finish();
+    let outcome = result?;
+    let meta = ds.embedding_meta(outcome.id)?;
+    let fresh = outcome.rows - outcome.resumed_rows;
+    if outcome.resumed_rows > 0 {
+        eprintln!(
+            "resumed {}: {} rows were already embedded by an interrupted run",
+            outcome.id, outcome.resumed_rows
+        );
+    }
+    outln!(
+        "{}: {} rows × {} dims with {} in {:.2}s ({:.0} rows/s){}",
+        outcome.id,
+        outcome.rows,
+        meta.dimensions,
+        args.model,
+        outcome.seconds,
+        fresh as f64 / outcome.seconds.max(1e-9),
+        match meta.null_count {
+            Some(n) if n > 0 => format!("; {n} null texts embedded as empty text"),
+            _ => String::new(),
+        }
+    );
+    Ok(())
+}
