@@ -891,6 +891,17 @@ fn corrupted_artifacts_are_one_line_errors_naming_the_file_and_write_nothing() {
             "cluster-001.parquet",
         ),
         (
+            "a cluster file with more rows",
+            Box::new(|d: &Path| {
+                edit_int64_parquet(&d.join("clusters/cluster-001.parquet"), |c| {
+                    c.iter_mut()
+                        .for_each(|col| col.extend_from_slice(&[0, 0, 0]))
+                })
+            }),
+            vec!["label", ds, "cluster-001"],
+            "cluster-001.parquet",
+        ),
+        (
             "a truncated umap Parquet",
             Box::new(|d: &Path| {
                 let f = d.join("umaps/umap-001.parquet");
@@ -1119,4 +1130,35 @@ fn neighbourhood_overlap(a: &[[f32; 2]], b: &[[f32; 2]], k: usize) -> f64 {
         })
         .sum();
     shared as f64 / (rows.len() * k) as f64
+}
+
+#[test]
+fn garbage_vector_files_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = repo_file("data/pypi-10k.csv");
+    assert!(
+        ingest(&data, "p", csv.to_str().unwrap(), "summary")
+            .status
+            .success()
+    );
+    let cases: [(&str, &[u8]); 4] = [
+        ("garbage.npy", b"\x93NUMPY\x01\x00\xff\xffnot a header"),
+        ("short.npy", b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (10000, 384), }"),
+        ("empty.parquet", b""),
+        ("garbage.parquet", b"PAR1\x00\x01\x02PAR1"),
+    ];
+    for (name, bytes) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let before = files_under(&data);
+        for command in ["import-embedding", "import-umap"] {
+            let o = run(&data, &[command, "p", file.to_str().unwrap()]);
+            let line = error_line(&o);
+            assert!(line.contains(name), "{command} {name}: {line}");
+            assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+            assert_eq!(o.status.code(), Some(7), "{command} {name}: {line}");
+        }
+        assert_eq!(files_under(&data), before, "{name}: files were written");
+    }
 }

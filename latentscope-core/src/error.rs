@@ -255,6 +255,15 @@ impl Error {
             Error::Io(Io::AlreadyExists { .. }) => "already_exists",
             Error::Io(Io::Locked { .. }) => "artifact_busy",
             Error::Io(Io::InvalidKey { .. }) => "invalid_parameter",
+            // A file that ends early or holds nonsense is bad input, not a failing disk.
+            Error::Io(Io::Io { source, .. })
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+                ) =>
+            {
+                "bad_input"
+            }
             Error::Io(Io::Io { .. }) => "io",
             // Every other I/O error is about a file's contents.
             Error::Io(_) => "bad_input",

@@ -394,3 +394,52 @@ fn artifacts_and_delete_on_the_python_directory() {
         .unwrap();
     assert_eq!(id, ClusterId::new(3));
 }
+
+#[test]
+fn a_labels_file_naming_rows_outside_the_dataset_is_an_error_naming_it() {
+    use latentscope_io::arrow_array::cast::AsArray;
+    use latentscope_io::arrow_array::types::Int64Type;
+    use latentscope_io::arrow_array::{ArrayRef, ListArray, RecordBatch};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ds = python_dataset(dir.path());
+    let cluster = ClusterId::new(1);
+    let texts = ds.texts().unwrap().texts;
+    let labels = block_on(ds.label(
+        cluster,
+        &KeywordsLabeler::fit(&texts),
+        &LabelOptions::default(),
+        &NoProgress,
+    ))
+    .unwrap();
+    let store = LocalStore::new(dir.path());
+    let key = format!("pypi-10k/clusters/{labels}.parquet");
+    let batch = table::read_table(&store, &key, None).unwrap();
+    let schema = batch.schema();
+    let at = schema.index_of("indices").unwrap();
+    let mut lists: Vec<Option<Vec<Option<i64>>>> = batch
+        .column(at)
+        .as_list::<i32>()
+        .iter()
+        .map(|l| l.map(|v| v.as_primitive::<Int64Type>().iter().collect()))
+        .collect();
+    lists[2].as_mut().unwrap()[0] = Some(10_000_000);
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    columns[at] = std::sync::Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(lists));
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let bad = RecordBatch::try_from_iter(names.into_iter().zip(columns)).unwrap();
+    table::write_batch(&store, &key, &bad).unwrap();
+
+    let err = ds.read_labels(labels).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("{labels}.parquet")) && message.contains("10000000"),
+        "{message}"
+    );
+    assert_eq!(err.code(), "bad_input");
+    // The scope step that reads it refuses and writes nothing.
+    let parts = ScopeParts::new(EmbeddingId::new(1), UmapId::new(1), cluster, labels);
+    let before = ds.artifacts().unwrap().len();
+    assert!(ds.create_scope(&parts, "x", "").is_err());
+    assert_eq!(ds.artifacts().unwrap().len(), before);
+}
