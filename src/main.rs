@@ -4,7 +4,23 @@ mod cli;
 
 use std::process::ExitCode;
 
+/// Keeps the parquet crate's panics on corrupt files quiet: the readers
+/// catch them and report a typed error naming the file (latentscope-io's
+/// `BatchReader`); every other panic is printed as usual.
+fn quiet_parquet_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_parquet = info
+            .location()
+            .is_some_and(|l| l.file().contains("/parquet-"));
+        if !in_parquet {
+            default(info);
+        }
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_parquet_panics();
     match cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`latentscope show x | head -1`) is not an error.

@@ -1162,3 +1162,76 @@ fn garbage_vector_files_are_refused_naming_the_file() {
         assert_eq!(files_under(&data), before, "{name}: files were written");
     }
 }
+
+#[test]
+fn serve_prints_its_address_and_answers_over_http() {
+    use std::io::{BufRead, Read, Write};
+    let data = repo_file("tests/fixtures/python-latentscope-1.0");
+    let mut child = bin()
+        .args([
+            "serve",
+            data.to_str().unwrap(),
+            "--port",
+            "0",
+            "--read-only",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    assert!(address.starts_with("127.0.0.1:"), "{line}");
+    assert!(line.contains("read-only"), "{line}");
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "GET /api/version HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"read_only\":true"), "{response}");
+}
+
+#[test]
+fn parquet_files_that_crash_the_parquet_crate_are_one_clear_error() {
+    // Inputs the fuzzer found (fuzz/corpus/table_parquet/regression-*): the
+    // parquet crate panics on them; we report the file instead.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for name in ["regression-crash-70fa1a4d", "regression-crash-bf73f0ca"] {
+        let file = dir.path().join(format!("{name}.parquet"));
+        std::fs::copy(
+            repo_file(&format!("fuzz/corpus/table_parquet/{name}")),
+            &file,
+        )
+        .unwrap();
+        let o = run(
+            &data,
+            &[
+                "ingest",
+                "x",
+                file.to_str().unwrap(),
+                "--text-column",
+                "text",
+            ],
+        );
+        let line = error_line(&o);
+        assert!(line.contains(&format!("{name}.parquet")), "{line}");
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        assert_eq!(o.status.code(), Some(7), "{line}");
+        assert!(!data.join("x").exists());
+    }
+}

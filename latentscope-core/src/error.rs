@@ -322,8 +322,11 @@ impl Error {
 pub fn status_of(code: &str) -> u16 {
     match code {
         "invalid_parameter" => 400,
-        "read_only" => 403,
+        "read_only" | "forbidden" => 403,
         "not_found" => 404,
+        "method_not_allowed" => 405,
+        "payload_too_large" => 413,
+        "unsupported_media_type" => 415,
         "already_exists" | "artifact_busy" | "has_dependents" | "cancelled" => 409,
         "bad_input" | "mismatched_parts" | "unsupported" => 422,
         "backend_failed" => 502,

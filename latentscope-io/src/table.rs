@@ -9,6 +9,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::basic::Compression;
+use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
@@ -109,6 +110,98 @@ pub fn write_batch(store: &dyn Store, key: &str, batch: &RecordBatch) -> Result<
     writer.finish().map(|_| ())
 }
 
+/// Batches of a Parquet file, with the parquet crate's panics on corrupt
+/// pages (a data page that names a dictionary the chunk lacks, …) turned
+/// into errors: a file can make a read fail, never the program. The first
+/// such failure ends the stream.
+pub struct BatchReader {
+    inner: ParquetRecordBatchReader,
+    failed: bool,
+}
+
+impl std::fmt::Debug for BatchReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchReader").finish_non_exhaustive()
+    }
+}
+
+impl BatchReader {
+    /// Wraps a reader.
+    pub fn new(inner: ParquetRecordBatchReader) -> Self {
+        Self {
+            inner,
+            failed: false,
+        }
+    }
+
+    /// The schema of the batches.
+    pub fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+}
+
+impl Iterator for BatchReader {
+    type Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let inner = &mut self.inner;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.next())) {
+            Ok(item) => item,
+            Err(panic) => {
+                self.failed = true;
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "corrupt data".to_string());
+                Some(Err(arrow_schema::ArrowError::ParquetError(format!(
+                    "the file is corrupt (the Parquet reader stopped: {what})"
+                ))))
+            }
+        }
+    }
+}
+
+/// Checks a Parquet footer's column chunks against the file before any page
+/// is read: offsets and sizes that are negative or point past the end are an
+/// error naming the file (the parquet crate would panic on some of them).
+pub(crate) fn check_chunks(meta: &ParquetMetaData, file_len: u64, name: &str) -> Result<()> {
+    for (g, group) in meta.row_groups().iter().enumerate() {
+        if group.num_rows() < 0 {
+            return Err(Error::Malformed {
+                path: name.to_string(),
+                line: 0,
+                message: format!("row group {g} has a negative row count"),
+            });
+        }
+        for (c, column) in group.columns().iter().enumerate() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let (data, size) = (column.data_page_offset(), column.compressed_size());
+            let end = start.checked_add(size);
+            let fits = start >= 0
+                && data >= 0
+                && size >= 0
+                && end.is_some_and(|e| (e as u64) <= file_len)
+                && column
+                    .dictionary_page_offset()
+                    .is_none_or(|d| d >= 0 && d <= data);
+            if !fits {
+                return Err(Error::Malformed {
+                    path: name.to_string(),
+                    line: 0,
+                    message: format!("row group {g}, column {c}: its pages lie outside the file"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Opens a Parquet object for reading in batches, optionally only the named
 /// columns (an unknown name is [`Error::ColumnNotFound`]).
 pub fn read_batches(
@@ -116,11 +209,13 @@ pub fn read_batches(
     key: &str,
     columns: Option<&[&str]>,
     batch_rows: usize,
-) -> Result<(SchemaRef, ParquetRecordBatchReader)> {
+) -> Result<(SchemaRef, BatchReader)> {
     let blob = store.open(key)?;
+    let file_len = blob.len();
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(blob)
         .map_err(|e| Error::format(key, e))?
         .with_batch_size(batch_rows);
+    check_chunks(builder.metadata(), file_len, key)?;
     if let Some(columns) = columns {
         let arrow_schema = builder.schema().clone();
         let mut indices = Vec::with_capacity(columns.len());
@@ -143,7 +238,7 @@ pub fn read_batches(
     }
     let reader = builder.build().map_err(|e| Error::format(key, e))?;
     let schema = strip_foreign_metadata(&reader.schema());
-    Ok((schema, reader))
+    Ok((schema, BatchReader::new(reader)))
 }
 
 /// Reads a whole Parquet object (optionally only some columns) into one batch.

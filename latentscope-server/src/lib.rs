@@ -1,11 +1,52 @@
-//! The latentscope HTTP API and web explorer.
+//! The latentscope HTTP API (axum) over a data directory, and (to come) the
+//! web explorer it serves.
 //!
 //! # Brief overview
 //!
-//! This crate will serve a data directory over HTTP (axum, 127.0.0.1:5001 by
-//! default) with a JSON API for datasets, artifacts, rows, search, tags and
-//! jobs, and embed the built web explorer. Nothing is served yet.
+//! - [`serve`] binds 127.0.0.1:5001 (or what [`ServeConfig`] says) and
+//!   serves until the process ends; [`router`] is the application alone, for
+//!   tests and embedding.
+//! - Per-point data goes out as Arrow IPC streams: a scope's points in
+//!   level-of-detail order ([`lod`]), a tag's rows.
+//! - Errors are JSON `{error, code}` with the codes of `docs/errors.md`.
+//! - Safe by default: loopback only, a `Host` that names the server, no
+//!   write from another origin, nothing served outside the data directory,
+//!   `--read-only` refuses every write and writes nothing.
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+pub mod error;
+mod guard;
+pub mod lod;
+mod routes;
+pub mod state;
+
+use std::sync::Arc;
+
+pub use error::{ApiError, ApiResult};
 pub use latentscope_models;
+pub use state::{AppState, ServeConfig};
+
+/// The application for `config`: every route with its safety checks.
+pub fn router(config: ServeConfig) -> axum::Router {
+    routes::router(Arc::new(AppState::new(config)))
+}
+
+/// Binds `config.host:config.port` and serves until the process ends (or
+/// `shutdown` resolves). Returns the address bound once listening, through
+/// `on_listening`.
+pub async fn serve(
+    config: ServeConfig,
+    on_listening: impl FnOnce(std::net::SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
+    let address = listener.local_addr()?;
+    // The port bound (a free one when 0 was asked) is the one our own pages use.
+    let mut config = config;
+    config.port = address.port();
+    on_listening(address);
+    axum::serve(listener, router(config))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

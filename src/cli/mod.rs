@@ -16,6 +16,7 @@ mod models;
 mod progress;
 mod run;
 mod scope;
+mod serve;
 mod show;
 mod tag;
 mod umap;
@@ -89,6 +90,8 @@ enum Command {
     Demo(run::DemoArgs),
     /// List, add to, remove from or delete tags (named sets of rows).
     Tag(tag::Args),
+    /// Serve the data directory over HTTP: the API and the map in a browser.
+    Serve(serve::Args),
 }
 
 /// What every command gets: the data directory and its store.
@@ -151,5 +154,6 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Run(args) => run::execute_run(ctx, args).await,
         Command::Demo(args) => run::execute_demo(ctx, args).await,
         Command::Tag(args) => tag::execute(ctx, args),
+        Command::Serve(args) => serve::execute(ctx, args).await,
     }
 }

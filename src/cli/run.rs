@@ -95,6 +95,11 @@ fn summary(r: &RunReport, data_dir: &Path, seconds: f64) -> Result<()> {
         r.dataset
     );
     outln!("next: latentscope show {}", r.dataset);
+    outln!(
+        "explore: latentscope serve, then http://127.0.0.1:5001/datasets/{}/explore/{}",
+        r.dataset,
+        r.scope
+    );
     Ok(())
 }
 

@@ -1,0 +1,70 @@
+//! Errors as the API answers them: a JSON body `{error, code}` with the
+//! status and code of `docs/errors.md`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use latentscope_core::error::status_of;
+
+/// An error answered as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The stable code (`not_found`, `read_only`, …).
+    pub code: &'static str,
+    /// The message, naming what was wrong.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with a code of `docs/errors.md` (its status follows).
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::from_u16(status_of(code))
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 404 for a path the API does not have.
+    pub fn no_route(method: &str, path: &str) -> Self {
+        Self::new("not_found", format!("no route {method} {path}"))
+    }
+
+    /// 403 for a write on a read-only server.
+    pub fn read_only() -> Self {
+        Self::new(
+            "read_only",
+            "this server is read-only (--read-only): it changes nothing",
+        )
+    }
+
+    /// 400 for a request that cannot be understood.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new("invalid_parameter", message)
+    }
+}
+
+impl From<latentscope_core::Error> for ApiError {
+    fn from(e: latentscope_core::Error) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+}
+
+impl From<latentscope_core::latentscope_io::Error> for ApiError {
+    fn from(e: latentscope_core::latentscope_io::Error) -> Self {
+        latentscope_core::Error::from(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": self.message, "code": self.code});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

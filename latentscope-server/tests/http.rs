@@ -1,0 +1,390 @@
+//! The read side of the API over HTTP against a real server on 127.0.0.1 (a
+//! free port), on a data directory holding a dataset made by the pipeline
+//! and the Python latent-scope 1.0's own directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use latentscope_core::NoProgress;
+use latentscope_core::prelude::DataDir;
+use latentscope_server::ServeConfig;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, with its size.
+fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), e.metadata().unwrap().len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A data directory with `pypi-2k` (the pipeline on the first 2,000 shipped
+/// rows) and the Python tool's `pypi-10k`.
+fn data_dir(root: &Path) -> PathBuf {
+    let data = root.join("data");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    copy_dir(&repo.join("tests/fixtures/python-latentscope-1.0"), &data);
+    let all = std::fs::read_to_string(repo.join("data/pypi-10k.csv")).unwrap();
+    let csv = root.join("pypi-2k.csv");
+    std::fs::write(&csv, all.lines().take(2001).collect::<Vec<_>>().join("\n")).unwrap();
+    DataDir::open(&data)
+        .run_file(
+            "pypi-2k",
+            &csv,
+            "summary",
+            latentscope_models::DEFAULT_MODEL,
+            &latentscope_models::registry(),
+            &NoProgress,
+        )
+        .unwrap();
+    data
+}
+
+/// Starts a server on a free port; it stops when the returned sender drops.
+async fn start(config: ServeConfig) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        latentscope_server::serve(
+            config,
+            move |addr| {
+                let _ = tx.send(addr);
+            },
+            async move {
+                let _ = stopped.await;
+            },
+        )
+        .await
+        .unwrap();
+    });
+    (rx.await.unwrap(), stop)
+}
+
+fn config(data: &Path) -> ServeConfig {
+    let mut c = ServeConfig::new(data);
+    c.port = 0;
+    c
+}
+
+async fn json(client: &reqwest::Client, url: String) -> (StatusCode, Value) {
+    let r = client.get(url).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_routes_over_http() {
+    let root = tempfile::tempdir().unwrap();
+    let data = data_dir(root.path());
+    let (addr, _stop) = start(config(&data)).await;
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+
+    let (s, v) = json(&client, format!("{base}/api/version")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["read_only"], false);
+    assert!(
+        v["embedders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "static:")
+    );
+
+    // Datasets with their scopes; ours and the Python tool's.
+    let (_, v) = json(&client, format!("{base}/api/datasets")).await;
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["pypi-10k", "pypi-2k"]);
+    let python = &v[0]["scopes"][0];
+    assert_eq!(python["id"], "scopes-001");
+    assert_eq!(python["explore"], "/datasets/pypi-10k/explore/scopes-001");
+    let (_, v) = json(&client, format!("{base}/api/datasets/pypi-10k")).await;
+    let lance = v["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "embedding-001")
+        .unwrap();
+    assert_eq!(lance["state"], "unreadable");
+    assert!(lance["reason"].as_str().unwrap().contains("LanceDB"));
+    assert_eq!(v["tags"], serde_json::json!(["👍", "👎"]));
+
+    // A scope: its labels with zoom ranges and the LOD node table.
+    for ds in ["pypi-2k", "pypi-10k"] {
+        let (s, v) = json(
+            &client,
+            format!("{base}/api/datasets/{ds}/scopes/scopes-001"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{ds}: {v}");
+        let labels = v["labels"].as_array().unwrap();
+        assert!(labels.len() > 5, "{ds}");
+        assert!(labels.iter().any(|l| l["zoom"][0] == 0), "{ds}");
+        let nodes = v["lod"]["nodes"].as_array().unwrap();
+        let total: u64 = nodes.iter().map(|n| n["count"].as_u64().unwrap()).sum();
+        assert_eq!(total, v["rows"].as_u64().unwrap());
+
+        // The points: one Arrow stream in LOD order, every row once.
+        let r = client
+            .get(format!("{base}/api/datasets/{ds}/scopes/scopes-001/points"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/vnd.apache.arrow.stream"
+        );
+        let bytes = r.bytes().await.unwrap();
+        let reader =
+            arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+        let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
+        assert_eq!(
+            batches[0].num_rows() as u64,
+            nodes[0]["count"].as_u64().unwrap()
+        );
+        let schema = batches[0].schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["ls_index", "x", "y", "cluster", "deleted"]);
+        let mut rows: Vec<u32> = batches
+            .iter()
+            .flat_map(|b| {
+                use arrow_array::cast::AsArray;
+                b.column(0)
+                    .as_primitive::<arrow_array::types::UInt32Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        rows.sort();
+        assert_eq!(rows, (0..rows.len() as u32).collect::<Vec<_>>(), "{ds}");
+    }
+
+    // Rows by index, GET and POST, with ls_index; out of range is a 400.
+    let (s, v) = json(
+        &client,
+        format!("{base}/api/datasets/pypi-2k/rows?indices=3,0&columns=name"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v[0]["ls_index"], 3);
+    assert_eq!(v[1]["name"], "0x-middlewares");
+    assert!(v[0].get("summary").is_none());
+    let r = client
+        .post(format!("{base}/api/datasets/pypi-2k/rows"))
+        .json(&serde_json::json!({"indices": [1, 2]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert!(v[0]["summary"].is_string());
+    let (s, v) = json(
+        &client,
+        format!("{base}/api/datasets/pypi-2k/rows?indices=2000"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
+    );
+
+    // Tags, emoji names percent-encoded in the path.
+    let (_, v) = json(&client, format!("{base}/api/datasets/pypi-10k/tags")).await;
+    assert_eq!(v["👍"], 0);
+    let r = client
+        .get(format!("{base}/api/datasets/pypi-10k/tags/%F0%9F%91%8D"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Typed files, and nothing else.
+    let r = client
+        .get(format!(
+            "{base}/api/datasets/pypi-2k/files/umaps/umap-001.png"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG"));
+
+    // The page lists the scopes with links to their explore addresses.
+    let page = client
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/datasets/pypi-2k/explore/scopes-001"));
+    let r = client
+        .get(format!("{base}/favicon.ico"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_outside_the_data_directory_no_foreign_host_or_origin() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/python-latentscope-1.0"),
+        &data,
+    );
+    std::fs::write(root.path().join("secret.txt"), "do not serve").unwrap();
+    std::fs::write(data.join(".env"), "OPENAI_API_KEY=sk-secret").unwrap();
+    let mut c = config(&data);
+    c.read_only = true;
+    let before = listing(&data);
+    let (addr, _stop) = start(c).await;
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+
+    // Path traversal in every form never serves a file.
+    for path in [
+        "/api/datasets/pypi-10k/files/umaps/..%2F..%2Fsecret.txt",
+        "/api/datasets/pypi-10k/files/umaps/%2E%2E%2F%2E%2E%2F.env",
+        "/api/datasets/pypi-10k/files/..%2F..%2F/secret.txt",
+        "/api/datasets/pypi-10k/files/umaps/..%252F..%252Fsecret.txt",
+        "/api/datasets/..%2F/files/umaps/umap-001.png",
+        "/api/datasets/%2Fetc/rows?indices=0",
+        "/api/datasets/pypi-10k/files/umaps/umap-001.json.png",
+        "/api/datasets/pypi-10k/files/umaps/umap.001.png",
+        "/api/datasets/pypi-10k/files/tags/%F0%9F%91%8D.indices",
+        "/api/datasets/pypi-10k/tags/..%2F..%2Fsecret.txt",
+        "/api/datasets/pypi-10k/tags/..",
+        "/api/datasets/./scopes/scopes-001",
+        "/.env",
+        "/../secret.txt",
+        "/api/datasets/pypi-10k/files/scopes/scopes-001.parquet/../../../.env",
+    ] {
+        let r = client.get(format!("{base}{path}")).send().await.unwrap();
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert!(
+            !body.contains("do not serve") && !body.contains("sk-secret"),
+            "{path}: {body}"
+        );
+        if path.starts_with("/api") {
+            assert!(status.is_client_error(), "{path}: {status}");
+            let v: Value =
+                serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: not JSON: {body}"));
+            assert!(
+                v["code"].is_string() && v["error"].is_string(),
+                "{path}: {v}"
+            );
+        }
+    }
+
+    // Unknown API paths are a JSON 404 for every method; a wrong method a 405.
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::POST,
+        reqwest::Method::DELETE,
+    ] {
+        let r = client
+            .request(method.clone(), format!("{base}/api/no/such/route"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "not_found");
+    }
+    let r = client
+        .delete(format!("{base}/api/datasets"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+    // A foreign Host (DNS rebinding) and another site's POST are refused.
+    let r = client
+        .get(format!("{base}/api/version"))
+        .header("host", "attacker.example:80")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = client
+        .post(format!("{base}/api/datasets/pypi-10k/rows"))
+        .header("origin", "https://attacker.example")
+        .json(&serde_json::json!({"indices": [1]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = client
+        .post(format!("{base}/api/datasets/pypi-10k/rows"))
+        .header("origin", format!("http://127.0.0.1:{}", addr.port()))
+        .json(&serde_json::json!({"indices": [1]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a read POST works read-only, from our own page"
+    );
+    let r = client
+        .post(format!("{base}/api/datasets/pypi-10k/rows"))
+        .header("content-type", "text/plain")
+        .body("{\"indices\": [1]}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // No CORS headers unless asked.
+    let r = client
+        .get(format!("{base}/api/version"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["read_only"], true);
+
+    // Read-only: the server wrote nothing under the data directory.
+    let _ = client
+        .get(format!(
+            "{base}/api/datasets/pypi-10k/scopes/scopes-001/points"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await;
+    assert_eq!(listing(&data), before);
+}

@@ -1,0 +1,71 @@
+//! `latentscope serve [DATA_DIR] [--host 127.0.0.1] [--port 5001] [--read-only] [--open]`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use latentscope::server::ServeConfig;
+
+use super::{Context, outln};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The data directory to serve [default: --data-dir, $LATENT_SCOPE_DATA, else ./latent-scope-data]
+    data_dir: Option<PathBuf>,
+    /// The address to bind (loopback unless you say otherwise)
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The port (0: any free one)
+    #[arg(long, default_value_t = 5001)]
+    port: u16,
+    /// Refuse every write and write nothing under the data directory
+    #[arg(long)]
+    read_only: bool,
+    /// Open the map in a browser
+    #[arg(long)]
+    open: bool,
+    /// Let pages of this origin call the API (CORS), e.g. http://localhost:5173
+    #[arg(long, value_name = "ORIGIN")]
+    cors: Option<String>,
+}
+
+pub(crate) async fn execute(ctx: &Context, args: Args) -> Result<()> {
+    let dir = args.data_dir.unwrap_or_else(|| ctx.dir.clone());
+    let mut config = ServeConfig::new(&dir);
+    config.host = args.host.clone();
+    config.port = args.port;
+    config.read_only = args.read_only;
+    config.cors = args.cors;
+    let loopback = matches!(args.host.as_str(), "127.0.0.1" | "localhost" | "::1");
+    if !loopback && !args.read_only {
+        eprintln!(
+            "warning: serving on {} without --read-only: anyone who can reach this address can change the data directory",
+            args.host
+        );
+    }
+    let read_only = args.read_only;
+    let open = args.open;
+    let mut address = None;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let result = latentscope::server::serve(
+        config,
+        |addr| {
+            address = Some(addr);
+            let url = format!("http://{addr}/");
+            println!(
+                "serving {} at {url}{} (Ctrl-C stops)",
+                dir.display(),
+                if read_only { ", read-only" } else { "" }
+            );
+            if open {
+                let _ = std::process::Command::new("xdg-open").arg(&url).spawn();
+            }
+        },
+        shutdown,
+    )
+    .await;
+    result.with_context(|| format!("cannot serve on {}:{}", args.host, args.port))?;
+    outln!("stopped");
+    Ok(())
+}
