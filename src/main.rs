@@ -10,10 +10,7 @@ use std::process::ExitCode;
 fn quiet_parquet_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let in_parquet = info
-            .location()
-            .is_some_and(|l| l.file().contains("/parquet-"));
-        if !in_parquet {
+        if !latentscope::io::table::in_guarded_read() {
             default(info);
         }
     }));

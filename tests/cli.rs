@@ -1211,7 +1211,11 @@ fn parquet_files_that_crash_the_parquet_crate_are_one_clear_error() {
     // parquet crate panics on them; we report the file instead.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    for name in ["regression-crash-70fa1a4d", "regression-crash-bf73f0ca"] {
+    for name in [
+        "regression-crash-70fa1a4d",
+        "regression-crash-bf73f0ca",
+        "regression-crash-82aeeb6f",
+    ] {
         let file = dir.path().join(format!("{name}.parquet"));
         std::fs::copy(
             repo_file(&format!("fuzz/corpus/table_parquet/{name}")),

@@ -110,6 +110,18 @@ pub fn write_batch(store: &dyn Store, key: &str, batch: &RecordBatch) -> Result<
     writer.finish().map(|_| ())
 }
 
+thread_local! {
+    /// Set while this thread reads pages inside a [`BatchReader`].
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while this thread reads Parquet pages inside a [`BatchReader`],
+/// where a panic of the parquet or arrow crates is caught and reported as
+/// an error naming the file. A program's panic hook can stay quiet then.
+pub fn in_guarded_read() -> bool {
+    GUARDED.with(|g| g.get())
+}
+
 /// Batches of a Parquet file, with the parquet crate's panics on corrupt
 /// pages (a data page that names a dictionary the chunk lacks, …) turned
 /// into errors: a file can make a read fail, never the program. The first
@@ -148,7 +160,10 @@ impl Iterator for BatchReader {
             return None;
         }
         let inner = &mut self.inner;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.next())) {
+        GUARDED.with(|g| g.set(true));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.next()));
+        GUARDED.with(|g| g.set(false));
+        match result {
             Ok(item) => item,
             Err(panic) => {
                 self.failed = true;
