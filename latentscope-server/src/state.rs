@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use arrow_array::RecordBatch;
-use latentscope_core::{DataDir, Dataset};
+use latentscope_core::latentscope_io::Matrix;
+use latentscope_core::{DataDir, Dataset, EmbedConfig, Embedder, EmbeddingId, NumberedId};
 
 use crate::error::{ApiError, ApiResult};
 use crate::lod::Lod;
@@ -109,6 +110,8 @@ pub struct AppState {
     pub data: DataDir,
     points: FileCache<ScopePoints>,
     inputs: FileCache<RecordBatch>,
+    vectors: FileCache<Matrix>,
+    embedders: Mutex<HashMap<String, Arc<dyn Embedder>>>,
 }
 
 impl AppState {
@@ -119,6 +122,8 @@ impl AppState {
             config,
             points: FileCache::default(),
             inputs: FileCache::default(),
+            vectors: FileCache::default(),
+            embedders: Mutex::new(HashMap::new()),
         }
     }
 
@@ -146,6 +151,43 @@ impl AppState {
         let key = ds.key(latentscope_core::dataset::INPUT_FILE);
         self.inputs
             .get_or_make(&self.path_of(&key), || Ok(ds.read_input(None)?))
+    }
+
+    /// An embedding's vectors, each row scaled to unit length (for cosine),
+    /// from the cache or read now.
+    pub fn vectors(&self, ds: &Dataset, id: EmbeddingId) -> ApiResult<Arc<Matrix>> {
+        let key = ds.key(&format!("{}/{id}.parquet", EmbeddingId::FOLDER));
+        self.vectors.get_or_make(&self.path_of(&key), || {
+            let mut m = ds.read_embedding(id)?;
+            let cols = m.cols.max(1);
+            for row in m.data.chunks_exact_mut(cols) {
+                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+                if norm > 0.0 {
+                    row.iter_mut().for_each(|v| *v /= norm);
+                }
+            }
+            Ok(m)
+        })
+    }
+
+    /// The embedder a spec names, loaded once and kept warm.
+    pub fn embedder(&self, spec: &str, config: &EmbedConfig) -> ApiResult<Arc<dyn Embedder>> {
+        if let Some(e) = self
+            .embedders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(spec)
+        {
+            return Ok(e.clone());
+        }
+        let loaded: Arc<dyn Embedder> = latentscope_models::registry()
+            .resolve(spec, config)
+            .map_err(latentscope_core::Error::from)?;
+        self.embedders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(spec.to_string(), loaded.clone());
+        Ok(loaded)
     }
 
     /// Refuses a write on a read-only server.

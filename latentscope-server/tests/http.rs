@@ -216,6 +216,94 @@ async fn the_read_routes_over_http() {
         (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
     );
 
+    // Similarity search: exact, the true top-k by cosine (brute force here).
+    let ds = DataDir::open(&data).dataset("pypi-2k").unwrap();
+    let m = ds
+        .read_embedding(latentscope_core::EmbeddingId::new(1))
+        .unwrap();
+    let unit = |r: usize| {
+        let v = &m.data[r * m.cols..(r + 1) * m.cols];
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect::<Vec<f32>>()
+    };
+    let q = unit(17);
+    let mut truth: Vec<(usize, f32)> = (0..m.rows)
+        .map(|r| (r, unit(r).iter().zip(&q).map(|(a, b)| a * b).sum::<f32>()))
+        .collect();
+    truth.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let (s, v) = json(
+        &client,
+        format!("{base}/api/datasets/pypi-2k/search/nn?scope=scopes-001&row=17&k=10"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["mode"], "exact");
+    let got: Vec<usize> = v["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap() as usize)
+        .collect();
+    let want: Vec<usize> = truth[..10].iter().map(|t| t.0).collect();
+    assert_eq!(got, want);
+    assert!(v["distances"][0].as_f64().unwrap().abs() < 1e-5);
+    // A text query is embedded by the embedding's own model.
+    let (s, v) = json(
+        &client,
+        format!(
+            "{base}/api/datasets/pypi-2k/search/nn?embedding=embedding-001&query=sql%20database&k=5"
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let top: Vec<u64> = v["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap())
+        .collect();
+    assert_eq!(top.len(), 5);
+    let texts = client
+        .get(format!(
+            "{base}/api/datasets/pypi-2k/rows?indices={}&columns=summary",
+            top.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let hits = texts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            let t = r["summary"].as_str().unwrap_or("").to_lowercase();
+            t.contains("sql") || t.contains("database")
+        })
+        .count();
+    assert!(hits >= 3, "{texts}");
+    // The Python tool's embedding lives in LanceDB: a clear 4xx, naming why.
+    let (s, v) = json(
+        &client,
+        format!("{base}/api/datasets/pypi-10k/search/nn?scope=scopes-001&row=1"),
+    )
+    .await;
+    assert!(s.is_client_error(), "{s} {v}");
+    assert!(v["error"].as_str().unwrap().contains("LanceDB"), "{v}");
+    // Substring search over the text column.
+    let (s, v) = json(
+        &client,
+        format!("{base}/api/datasets/pypi-2k/search/text?query=DataBase"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["total"].as_u64().unwrap() > 5);
+
     // Tags, emoji names percent-encoded in the path.
     let (_, v) = json(&client, format!("{base}/api/datasets/pypi-10k/tags")).await;
     assert_eq!(v["👍"], 0);

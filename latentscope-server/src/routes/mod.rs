@@ -6,6 +6,7 @@ mod meta;
 mod page;
 mod rows;
 pub(crate) mod scopes;
+mod search;
 mod tags;
 
 use std::sync::Arc;
@@ -71,6 +72,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             "/api/datasets/{ds}/rows",
             get(rows::rows_get).post(rows::rows_post),
         )
+        .route("/api/datasets/{ds}/search/nn", get(search::nn))
+        .route("/api/datasets/{ds}/search/text", get(search::text))
         .route("/api/datasets/{ds}/tags", get(tags::list))
         .route("/api/datasets/{ds}/tags/{t}", get(tags::one))
         .route("/api/datasets/{ds}/files/{kind}/{file}", get(files::file))
