@@ -304,6 +304,86 @@ async fn the_read_routes_over_http() {
     assert_eq!(s, StatusCode::OK);
     assert!(v["total"].as_u64().unwrap() > 5);
 
+    // Columns for colour and filters: numbers with their extent, categories
+    // dictionary-encoded; distinct values; filters AND-ed; a sorted page.
+    let r = client
+        .get(format!("{base}/api/datasets/pypi-2k/columns/month"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let reader = arrow_ipc::reader::StreamReader::try_new(
+        std::io::Cursor::new(r.bytes().await.unwrap()),
+        None,
+    )
+    .unwrap();
+    let batch = reader.into_iter().next().unwrap().unwrap();
+    assert_eq!(batch.num_rows(), 2000);
+    assert!(matches!(
+        batch.column(0).data_type(),
+        arrow_schema::DataType::Dictionary(..)
+    ));
+    let (_, v) = json(
+        &client,
+        format!("{base}/api/datasets/pypi-2k/columns/month/values?limit=3"),
+    )
+    .await;
+    let values = v["values"].as_array().unwrap();
+    assert_eq!(values.len(), 3);
+    assert!(values[0]["count"].as_u64() >= values[1]["count"].as_u64());
+    let month = values[0]["value"].as_str().unwrap().to_string();
+    let count = values[0]["count"].as_u64().unwrap();
+    let r = client
+        .post(format!("{base}/api/datasets/pypi-2k/filter"))
+        .json(&serde_json::json!({"filters": [{"column": "month", "op": "eq", "value": month}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let reader = arrow_ipc::reader::StreamReader::try_new(
+        std::io::Cursor::new(r.bytes().await.unwrap()),
+        None,
+    )
+    .unwrap();
+    let hits: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(hits as u64, count);
+    let r = client
+        .post(format!("{base}/api/datasets/pypi-2k/rows/page"))
+        .json(&serde_json::json!({
+            "filter": [{"column": "month", "op": "eq", "value": month},
+                       {"column": "summary", "op": "contains", "value": "python"}],
+            "sort": {"column": "name", "descending": true},
+            "offset": 0, "limit": 5, "columns": ["name", "month"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    let names: Vec<&str> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(names, sorted);
+    assert!(v["total"].as_u64().unwrap() <= count);
+    assert!(
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["month"] == month.as_str())
+    );
+    let r = client
+        .post(format!("{base}/api/datasets/pypi-2k/filter"))
+        .json(&serde_json::json!({"filters": [{"column": "month", "op": "like", "value": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
     // Tags, emoji names percent-encoded in the path.
     let (_, v) = json(&client, format!("{base}/api/datasets/pypi-10k/tags")).await;
     assert_eq!(v["👍"], 0);

@@ -1,6 +1,7 @@
 //! The router: every route of the read side (EXPLORER.md §4), the safety
 //! checks around them, JSON 404 and 405 answers, and the pages.
 
+mod columns;
 mod files;
 mod meta;
 mod page;
@@ -15,7 +16,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -71,6 +72,13 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/datasets/{ds}/rows",
             get(rows::rows_get).post(rows::rows_post),
+        )
+        .route("/api/datasets/{ds}/rows/page", post(columns::page))
+        .route("/api/datasets/{ds}/filter", post(columns::filter))
+        .route("/api/datasets/{ds}/columns/{col}", get(columns::one))
+        .route(
+            "/api/datasets/{ds}/columns/{col}/values",
+            get(columns::values),
         )
         .route("/api/datasets/{ds}/search/nn", get(search::nn))
         .route("/api/datasets/{ds}/search/text", get(search::text))

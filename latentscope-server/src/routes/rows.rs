@@ -41,7 +41,7 @@ pub(crate) struct RowsBody {
 }
 
 /// One cell as JSON.
-fn cell(array: &dyn Array, row: usize) -> Value {
+pub(crate) fn cell(array: &dyn Array, row: usize) -> Value {
     if array.is_null(row) {
         return Value::Null;
     }
