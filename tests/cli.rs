@@ -779,6 +779,17 @@ fn delete_names_the_dependents_then_removes_them_with_the_flag() {
     assert!(ds.join("input.parquet").is_file());
     let o = run(&data, &["show", "pypi-10k-demo"]);
     assert!(!stdout(&o).contains("umap-001"), "{}", stdout(&o));
+    // The demo again: it keeps the embedding and makes the deleted steps anew.
+    let o = run(&data, &["demo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("embedding-001")
+            && out.contains("reused")
+            && out.contains("umap-002")
+            && out.contains("scopes-002"),
+        "{out}"
+    );
     // The whole dataset: refused while it holds artifacts, then gone.
     let o = run(&data, &["delete", "pypi-10k-demo"]);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));

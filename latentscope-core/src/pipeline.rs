@@ -210,10 +210,42 @@ pub fn run_state(store: &Arc<dyn Store>, dataset: &str, config: &RunConfig) -> R
             ),
         });
     }
-    Ok(match record.steps.scope {
+    let steps = existing_steps(&Dataset::open(store.clone(), dataset)?, record.steps)?;
+    Ok(match steps.scope {
         Some(scope) => RunState::Finished(scope),
-        None => RunState::Unfinished(record.steps),
+        None => RunState::Unfinished(steps),
     })
+}
+
+/// The steps of a run record whose artifacts still exist: from the first
+/// one deleted since, the run makes them again.
+fn existing_steps(ds: &Dataset, mut steps: RunSteps) -> Result<RunSteps> {
+    let embedding = steps.embedding.map(|e| ds.require(e)).transpose().is_ok();
+    let umap = embedding && steps.umap.map(|u| ds.require(u)).transpose().is_ok();
+    let cluster = umap && steps.cluster.map(|c| ds.require(c)).transpose().is_ok();
+    let labels = cluster
+        && match (steps.cluster, steps.labels) {
+            (Some(c), Some(l)) => ds.labels_ids(c)?.contains(&l),
+            (_, None) => true,
+            (None, Some(_)) => false,
+        };
+    let scope = labels && steps.scope.map(|s| ds.require(s)).transpose().is_ok();
+    if !embedding {
+        steps.embedding = None;
+    }
+    if !umap {
+        steps.umap = None;
+    }
+    if !cluster {
+        steps.cluster = None;
+    }
+    if !labels {
+        steps.labels = None;
+    }
+    if !scope {
+        steps.scope = None;
+    }
+    Ok(steps)
 }
 
 /// Runs (or continues) the whole pipeline on `config.file` into `dataset`,
@@ -259,8 +291,9 @@ pub async fn run_input(
                 seconds: 0.0,
                 reused: true,
             });
-            let record: RunRecord = json::read_json(store.as_ref(), &ds.key(RUN_FILE))?;
-            let _ = steps;
+            let mut record: RunRecord = json::read_json(store.as_ref(), &ds.key(RUN_FILE))?;
+            // Steps whose artifacts were deleted since are made again.
+            record.steps = steps;
             (ds, record, true)
         }
         RunState::Fresh => {
