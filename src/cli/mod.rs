@@ -123,7 +123,13 @@ fn data_dir(flag: Option<PathBuf>) -> (PathBuf, &'static str) {
 /// Parses the command line and runs the command on a Tokio runtime.
 pub(crate) fn run() -> Result<()> {
     let cli = Cli::parse();
-    let (dir, source) = data_dir(cli.data_dir);
+    let (dir, source) = match &cli.command {
+        Command::Serve(args) if args.dir().is_some() => (
+            args.dir().cloned().unwrap_or_default(),
+            "the DATA_DIR argument",
+        ),
+        _ => data_dir(cli.data_dir.clone()),
+    };
     eprintln!("data directory: {} (from {source})", dir.display());
     let ctx = Context {
         store: Arc::new(LocalStore::new(&dir)),
@@ -155,5 +161,17 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Demo(args) => run::execute_demo(ctx, args).await,
         Command::Tag(args) => tag::execute(ctx, args),
         Command::Serve(args) => serve::execute(ctx, args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own checks (unique ids, valid defaults), which it otherwise
+        // runs only in debug builds.
+        super::Cli::command().debug_assert();
     }
 }

@@ -10,7 +10,8 @@ use super::{Context, outln};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The data directory to serve [default: --data-dir, $LATENT_SCOPE_DATA, else ./latent-scope-data]
-    data_dir: Option<PathBuf>,
+    #[arg(id = "serve_dir", value_name = "DATA_DIR")]
+    dir: Option<PathBuf>,
     /// The address to bind (loopback unless you say otherwise)
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -28,8 +29,15 @@ pub(crate) struct Args {
     cors: Option<String>,
 }
 
+impl Args {
+    /// The data directory given as the argument, if any.
+    pub(crate) fn dir(&self) -> Option<&PathBuf> {
+        self.dir.as_ref()
+    }
+}
+
 pub(crate) async fn execute(ctx: &Context, args: Args) -> Result<()> {
-    let dir = args.data_dir.unwrap_or_else(|| ctx.dir.clone());
+    let dir = ctx.dir.clone();
     let mut config = ServeConfig::new(&dir);
     config.host = args.host.clone();
     config.port = args.port;

@@ -8,7 +8,7 @@ use arrow_array::builder::{Int64Builder, ListBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray};
-use latentscope_io::{json, table};
+use latentscope_io::table;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -287,11 +287,7 @@ pub(crate) fn label_rows_from_batch(
 impl Dataset {
     /// The record of a clustering.
     pub fn cluster_meta(&self, id: ClusterId) -> Result<ClusterMeta> {
-        self.require(id)?;
-        Ok(json::read_json(
-            self.store().as_ref(),
-            &self.key(&format!("{}/{id}.json", ClusterId::FOLDER)),
-        )?)
+        self.record(id)
     }
 
     /// A clustering's final and raw cluster of every row, checked against

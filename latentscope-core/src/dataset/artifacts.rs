@@ -259,24 +259,7 @@ impl Dataset {
     /// The artifacts made from `id`, directly or through others, in the
     /// order they must be deleted (the furthest first).
     pub fn dependents(&self, id: &str) -> Result<Vec<String>> {
-        let all = self.artifacts()?;
-        let mut found: Vec<String> = Vec::new();
-        let mut frontier = vec![id.to_string()];
-        while let Some(parent) = frontier.pop() {
-            for a in &all {
-                let child = a.parents.contains(&parent)
-                    || (a.kind == ArtifactKind::Labels
-                        && parent.parse::<ClusterId>().is_ok()
-                        && a.id.starts_with(&format!("{parent}-labels-")));
-                if child && !found.contains(&a.id) && a.id != id {
-                    found.push(a.id.clone());
-                    frontier.push(a.id.clone());
-                }
-            }
-        }
-        // Scopes, then labels, clusters, umaps: children before parents.
-        found.sort_by_key(|d| std::cmp::Reverse(ArtifactKind::of(d)));
-        Ok(found)
+        Ok(dependents_in(&self.artifacts()?, id))
     }
 
     /// Deletes an artifact (`umap-002`, `cluster-001-labels-002`, …): its
@@ -305,7 +288,7 @@ impl Dataset {
                 available: all.iter().map(|a| a.id.clone()).collect(),
             });
         }
-        let dependents = self.dependents(id)?;
+        let dependents = dependents_in(&all, id);
         if !dependents.is_empty() && !with_dependents {
             return Err(Error::HasDependents {
                 artifact: id.to_string(),
@@ -446,4 +429,26 @@ fn remove_tree(store: &dyn latentscope_io::Store, prefix: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The artifacts of `all` made from `id`, directly or through others, the
+/// furthest first.
+fn dependents_in(all: &[ArtifactInfo], id: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut frontier = vec![id.to_string()];
+    while let Some(parent) = frontier.pop() {
+        for a in all {
+            let child = a.parents.contains(&parent)
+                || (a.kind == ArtifactKind::Labels
+                    && parent.parse::<ClusterId>().is_ok()
+                    && a.id.starts_with(&format!("{parent}-labels-")));
+            if child && !found.contains(&a.id) && a.id != id {
+                found.push(a.id.clone());
+                frontier.push(a.id.clone());
+            }
+        }
+    }
+    // Scopes, then labels, clusters, umaps: children before parents.
+    found.sort_by_key(|d| std::cmp::Reverse(ArtifactKind::of(d)));
+    found
 }

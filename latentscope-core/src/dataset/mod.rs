@@ -194,6 +194,16 @@ impl Dataset {
         Ok(ids)
     }
 
+    /// The record (`<id>.json`) of a finished artifact, read as `T`; a
+    /// missing artifact names the ones that exist.
+    pub fn record<I: NumberedId, T: serde::de::DeserializeOwned>(&self, id: I) -> Result<T> {
+        self.require(id)?;
+        Ok(json::read_json(
+            self.store.as_ref(),
+            &self.key(&format!("{}/{id}.json", I::FOLDER)),
+        )?)
+    }
+
     /// Checks that an artifact exists, or names the ones that do.
     pub fn require<I: NumberedId>(&self, id: I) -> Result<()> {
         let ids = self.artifact_ids::<I>()?;

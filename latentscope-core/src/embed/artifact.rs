@@ -9,7 +9,7 @@ use std::time::Instant;
 use latentscope_io::matrix::{MatrixWriter, append_vectors, read_matrix};
 use latentscope_io::npy::read_npy;
 use latentscope_io::table::read_batches;
-use latentscope_io::{LocalStore, Matrix, json};
+use latentscope_io::{LocalStore, Matrix};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -119,11 +119,7 @@ pub(crate) fn check_finite(m: &Matrix, source_name: &str) -> Result<()> {
 impl Dataset {
     /// The record of an embedding.
     pub fn embedding_meta(&self, id: EmbeddingId) -> Result<EmbeddingMeta> {
-        self.require(id)?;
-        Ok(json::read_json(
-            self.store().as_ref(),
-            &self.key(&format!("{}/{id}.json", EmbeddingId::FOLDER)),
-        )?)
+        self.record(id)
     }
 
     /// The vectors of an embedding, one row per input row.

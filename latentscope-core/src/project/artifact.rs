@@ -13,7 +13,7 @@ use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, ArrayRef, Float32Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use latentscope_io::npy::read_npy;
-use latentscope_io::{LocalStore, json, table};
+use latentscope_io::{LocalStore, table};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -229,11 +229,7 @@ pub fn read_layout_file(path: &Path) -> Result<Layout> {
 impl Dataset {
     /// The record of a layout.
     pub fn umap_meta(&self, id: UmapId) -> Result<UmapMeta> {
-        self.require(id)?;
-        Ok(json::read_json(
-            self.store().as_ref(),
-            &self.key(&format!("{}/{id}.json", UmapId::FOLDER)),
-        )?)
+        self.record(id)
     }
 
     /// A layout's points, scaled to [-1, 1].

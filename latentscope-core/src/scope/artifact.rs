@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::ids::{ClusterId, EmbeddingId, NumberedId, ScopeId, UmapId};
+use crate::ids::{ClusterId, EmbeddingId, ScopeId, UmapId};
 
 /// The record of a scope, `scopes/scopes-NNN.json`, with the Python
 /// latent-scope's field names (so its explorer opens ours and ours its);
@@ -113,17 +113,12 @@ pub(super) fn json_of(ds: &Dataset, key: &str) -> Result<Value> {
 impl Dataset {
     /// The record of a scope (`scopes-NNN.json`).
     pub fn scope_meta(&self, id: ScopeId) -> Result<ScopeMeta> {
-        self.require(id)?;
-        Ok(json::read_json(
-            self.store().as_ref(),
-            &self.key(&format!("{}/{id}.json", ScopeId::FOLDER)),
-        )?)
+        self.record(id)
     }
 
     /// The record of a scope (`scopes-NNN.json`) as JSON.
     pub fn scope_json(&self, id: ScopeId) -> Result<Value> {
-        self.require(id)?;
-        json_of(self, &format!("{}/{id}.json", ScopeId::FOLDER))
+        self.record(id)
     }
 }
 
