@@ -101,7 +101,11 @@ pub(crate) async fn check(
             .into_response();
         }
     }
+    let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
+    if api && response.status().is_client_error() && !is_json(&response) {
+        response = as_json_error(response).await;
+    }
     if let Some(origin) = &state.config.cors
         && let Ok(value) = origin.parse()
     {
@@ -110,6 +114,34 @@ pub(crate) async fn check(
             .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
     }
     response
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"))
+}
+
+/// An error answered in plain text by axum itself (a query, path or JSON body
+/// that does not parse) as the API's JSON `{error, code}`, same status.
+async fn as_json_error(response: Response) -> Response {
+    let status = response.status();
+    let code = match status.as_u16() {
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        _ => "invalid_parameter",
+    };
+    let text = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mut error = ApiError::new(code, text).into_response();
+    *error.status_mut() = status;
+    error
 }
 
 /// The answer of a handler that panicked.

@@ -15,10 +15,14 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+mod body;
 pub mod error;
 mod guard;
 pub mod lod;
+mod openapi;
 mod routes;
+pub mod search;
+mod whole;
 pub mod state;
 
 use std::sync::Arc;
@@ -30,6 +34,11 @@ pub use state::{AppState, ServeConfig};
 /// The application for `config`: every route with its safety checks.
 pub fn router(config: ServeConfig) -> axum::Router {
     routes::router(Arc::new(AppState::new(config)))
+}
+
+/// The OpenAPI document of every route (what `/api/openapi.json` serves).
+pub fn openapi_json() -> String {
+    routes::openapi_json()
 }
 
 /// Binds `config.host:config.port` and serves until the process ends (or
@@ -46,7 +55,12 @@ pub async fn serve(
     let mut config = config;
     config.port = address.port();
     on_listening(address);
-    axum::serve(listener, router(config))
+    let state = Arc::new(AppState::new(config));
+    let app = routes::router(state.clone());
+    // Read every scope's points and each dataset's rows while the first
+    // browser loads the page, so the first map and hover need not wait.
+    tokio::task::spawn_blocking(move || routes::warm(&state));
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -14,6 +14,7 @@ use latentscope_core::{DataDir, Dataset, EmbedConfig, Embedder, EmbeddingId, Num
 
 use crate::error::{ApiError, ApiResult};
 use crate::lod::Lod;
+use crate::search::hnsw::{HnswIndex, HnswParams, INDEX_FOLDER};
 
 /// How the server was started.
 #[derive(Debug, Clone)]
@@ -28,6 +29,9 @@ pub struct ServeConfig {
     pub read_only: bool,
     /// The one origin allowed to call the API from another site (`--cors`).
     pub cors: Option<String>,
+    /// Serve the explorer from this directory (a `web/dist` being developed)
+    /// instead of the copy built into the binary.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -39,6 +43,7 @@ impl ServeConfig {
             port: 5001,
             read_only: false,
             cors: None,
+            web_dir: None,
         }
     }
 }
@@ -52,29 +57,49 @@ fn stamp(path: &Path) -> Option<Stamp> {
 }
 
 /// A cache of values made from one file, remade when the file changes.
+/// Two requests for the same missing value make it once: the second waits
+/// for the first (per file; other files go on).
 #[derive(Debug)]
 struct FileCache<T> {
     entries: Mutex<HashMap<PathBuf, (Stamp, Arc<T>)>>,
+    making: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
 }
 
 impl<T> Default for FileCache<T> {
     fn default() -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
+            making: Mutex::new(HashMap::new()),
         }
     }
 }
 
 impl<T> FileCache<T> {
+    fn cached(&self, path: &Path, now: Option<Stamp>) -> Option<Arc<T>> {
+        let now = now?;
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match entries.get(path) {
+            Some((s, v)) if *s == now => Some(v.clone()),
+            _ => None,
+        }
+    }
+
     fn get_or_make(&self, path: &Path, make: impl FnOnce() -> ApiResult<T>) -> ApiResult<Arc<T>> {
         let now = stamp(path);
-        if let Some(now) = now {
-            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((s, v)) = entries.get(path)
-                && *s == now
-            {
-                return Ok(v.clone());
-            }
+        if let Some(v) = self.cached(path, now) {
+            return Ok(v);
+        }
+        let turn = self
+            .making
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(path.to_path_buf())
+            .or_default()
+            .clone();
+        let _turn = turn.lock().unwrap_or_else(|p| p.into_inner());
+        let now = stamp(path);
+        if let Some(v) = self.cached(path, now) {
+            return Ok(v);
         }
         let value = Arc::new(make()?);
         if let Some(now) = now {
@@ -112,6 +137,16 @@ pub struct AppState {
     inputs: FileCache<RecordBatch>,
     vectors: FileCache<Matrix>,
     embedders: Mutex<HashMap<String, Arc<dyn Embedder>>>,
+    graphs: Arc<Mutex<HashMap<PathBuf, GraphSlot>>>,
+}
+
+/// The HNSW graph of one embedding file, by that file's stamp.
+#[derive(Debug, Clone)]
+enum GraphSlot {
+    /// Being read from `<dataset>/indexes/` or built, on another thread.
+    Making(Stamp),
+    /// Ready to search.
+    Ready(Stamp, Arc<HnswIndex>),
 }
 
 impl AppState {
@@ -124,6 +159,7 @@ impl AppState {
             inputs: FileCache::default(),
             vectors: FileCache::default(),
             embedders: Mutex::new(HashMap::new()),
+            graphs: Arc::default(),
         }
     }
 
@@ -159,15 +195,56 @@ impl AppState {
         let key = ds.key(&format!("{}/{id}.parquet", EmbeddingId::FOLDER));
         self.vectors.get_or_make(&self.path_of(&key), || {
             let mut m = ds.read_embedding(id)?;
-            let cols = m.cols.max(1);
-            for row in m.data.chunks_exact_mut(cols) {
-                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    row.iter_mut().for_each(|v| *v /= norm);
-                }
-            }
+            crate::search::unit_rows(&mut m.data, m.cols);
             Ok(m)
         })
+    }
+
+    /// The HNSW graph of an embedding, when it is ready. The first call for
+    /// an embedding (or for one whose file changed) starts making it on
+    /// another thread and answers `None` meanwhile: read from
+    /// `<dataset>/indexes/` when `latentscope index` wrote one for this very
+    /// file, else built in memory (nothing is written under the data
+    /// directory).
+    pub fn graph(
+        &self,
+        ds: &Dataset,
+        id: EmbeddingId,
+        vectors: Arc<Matrix>,
+    ) -> Option<Arc<HnswIndex>> {
+        let file = self.path_of(&ds.key(&format!("{}/{id}.parquet", EmbeddingId::FOLDER)));
+        let now = stamp(&file)?;
+        let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
+        match graphs.get(&file) {
+            Some(GraphSlot::Ready(s, g)) if *s == now => return Some(g.clone()),
+            Some(GraphSlot::Making(s)) if *s == now => return None,
+            _ => {}
+        }
+        graphs.insert(file.clone(), GraphSlot::Making(now));
+        drop(graphs);
+        let dir = self.path_of(&ds.key(INDEX_FOLDER));
+        let basename = id.to_string();
+        let graphs = Arc::clone(&self.graphs);
+        std::thread::spawn(move || {
+            let on_disk = HnswIndex::record(&dir, &basename)
+                .ok()
+                .flatten()
+                .filter(|r| {
+                    r.rows == vectors.rows
+                        && r.dimensions == vectors.cols
+                        && r.embedding_bytes == now.0
+                })
+                .and_then(|r| HnswIndex::load(&dir, &basename, &r).ok());
+            let graph = on_disk.unwrap_or_else(|| {
+                HnswIndex::build(&vectors.data, vectors.cols, HnswParams::default(), &|_| {})
+            });
+            let mut graphs = graphs.lock().unwrap_or_else(|p| p.into_inner());
+            // Only if the file has not changed again meanwhile.
+            if matches!(graphs.get(&file), Some(GraphSlot::Making(s)) if *s == now) {
+                graphs.insert(file, GraphSlot::Ready(now, Arc::new(graph)));
+            }
+        });
+        None
     }
 
     /// The embedder a spec names, loaded once and kept warm.
@@ -190,6 +267,12 @@ impl AppState {
         Ok(loaded)
     }
 
+    /// A dataset's input table, read on a blocking thread the first time.
+    pub async fn load_input(self: &Arc<Self>, ds: &Dataset) -> ApiResult<Arc<RecordBatch>> {
+        let (state, ds) = (self.clone(), ds.clone());
+        blocking(move || state.input(&ds)).await
+    }
+
     /// Refuses a write on a read-only server.
     pub fn require_writable(&self) -> ApiResult<()> {
         if self.config.read_only {
@@ -198,4 +281,14 @@ impl AppState {
             Ok(())
         }
     }
+}
+
+/// Runs `work` on Tokio's blocking threads (reading and indexing files must
+/// not stall the threads that answer other requests).
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::new("internal", format!("a background task failed: {e}")))?
 }

@@ -213,8 +213,30 @@ async fn the_read_routes_over_http() {
     .await;
     assert_eq!(
         (s, v["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
+        (StatusCode::NOT_FOUND, Some("not_found"))
     );
+    // Bodies and queries that do not parse are JSON errors too.
+    let r = client
+        .post(format!("{base}/api/datasets/pypi-2k/rows"))
+        .json(&serde_json::json!([1, 2]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "invalid_parameter");
+    let (s, v) = json(
+        &client,
+        format!("{base}/api/datasets/pypi-2k/rows?indices=1&indices=x"),
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")));
+    let (s, v) = json(
+        &client,
+        format!("{base}/api/datasets/pypi-2k/columns/summary/values?limit=10001"),
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")));
 
     // Similarity search: exact, the true top-k by cosine (brute force here).
     let ds = DataDir::open(&data).dataset("pypi-2k").unwrap();
@@ -405,16 +427,47 @@ async fn the_read_routes_over_http() {
     assert_eq!(r.headers()["content-type"], "image/png");
     assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG"));
 
-    // The page lists the scopes with links to their explore addresses.
-    let page = client
-        .get(format!("{base}/"))
+    // Every page address answers the explorer (built into the binary), whose
+    // scripts and styles are served from the build.
+    let r = client
+        .get(format!("{base}/datasets/pypi-2k/explore/scopes-001"))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    assert!(page.contains("/datasets/pypi-2k/explore/scopes-001"));
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = r.text().await.unwrap();
+    let assets: Vec<&str> = page
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/assets/"))
+        .collect();
+    assert!(!assets.is_empty(), "the page loads no built asset: {page}");
+    for asset in assets {
+        let r = client.get(format!("{base}{asset}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{asset}");
+        let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(
+            kind.starts_with("text/javascript") || kind.starts_with("text/css") || kind.starts_with("image/"),
+            "{asset}: {kind}"
+        );
+    }
+    let r = client.get(format!("{base}/assets/nothing.js")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The API is described once, and every route is in the description.
+    let (s, doc) = json(&client, format!("{base}/api/openapi.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    for route in [
+        "/api/version",
+        "/api/datasets/{ds}/scopes/{s}/points",
+        "/api/datasets/{ds}/rows",
+        "/api/datasets/{ds}/search/nn",
+        "/api/datasets/{ds}/tags/{t}",
+    ] {
+        assert!(paths.contains_key(route), "{route} is not described");
+    }
+    assert!(paths["/api/datasets/{ds}/rows"]["post"].is_object());
     let r = client
         .get(format!("{base}/favicon.ico"))
         .send()

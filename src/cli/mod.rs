@@ -10,6 +10,7 @@ mod distill;
 mod embed;
 mod import_embedding;
 mod import_umap;
+mod index;
 mod ingest;
 mod label;
 mod models;
@@ -92,6 +93,8 @@ enum Command {
     Tag(tag::Args),
     /// Serve the data directory over HTTP: the API and the map in a browser.
     Serve(serve::Args),
+    /// Build an embedding's similarity-search graph (HNSW) ahead of time, for `serve`.
+    Index(index::Args),
 }
 
 /// What every command gets: the data directory and its store.
@@ -161,6 +164,7 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Demo(args) => run::execute_demo(ctx, args).await,
         Command::Tag(args) => tag::execute(ctx, args),
         Command::Serve(args) => serve::execute(ctx, args).await,
+        Command::Index(args) => index::execute(ctx, args),
     }
 }
 

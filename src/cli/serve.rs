@@ -27,6 +27,10 @@ pub(crate) struct Args {
     /// Let pages of this origin call the API (CORS), e.g. http://localhost:5173
     #[arg(long, value_name = "ORIGIN")]
     cors: Option<String>,
+    /// Serve the explorer from this directory instead of the built-in copy
+    /// (for developing it: `latentscope-server/web/dist`)
+    #[arg(long, value_name = "DIR", hide = true)]
+    web_dir: Option<PathBuf>,
 }
 
 impl Args {
@@ -43,6 +47,9 @@ pub(crate) async fn execute(ctx: &Context, args: Args) -> Result<()> {
     config.port = args.port;
     config.read_only = args.read_only;
     config.cors = args.cors;
+    config.web_dir = args
+        .web_dir
+        .or_else(|| std::env::var_os("LATENTSCOPE_WEB_DIR").map(PathBuf::from));
     let loopback = matches!(args.host.as_str(), "127.0.0.1" | "localhost" | "::1");
     if !loopback && !args.read_only {
         eprintln!(

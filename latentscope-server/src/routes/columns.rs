@@ -17,11 +17,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::openapi::{PageResult, ValueCount, ValuesResult};
 
 use super::rows::{cell, records};
 use super::scopes::ARROW_STREAM;
 use super::tags::index_stream;
+use crate::body::JsonObject;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -48,12 +51,13 @@ fn numeric(t: &DataType) -> bool {
 }
 
 /// One column of the input, in row order, as an Arrow stream.
+#[utoipa::path(get, path = "/api/datasets/{ds}/columns/{col}", tag = "rows", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("col" = String, Path, description = "An input column", min_length = 1)), responses((status = 200, description = "The column in row order as Arrow IPC: numbers as f64 with their extent in the schema metadata, text as dictionary-encoded categories", content_type = "application/vnd.apache.arrow.stream")))]
 pub(crate) async fn one(
     State(state): State<Arc<AppState>>,
     Path((ds, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let ds = state.dataset(&ds)?;
-    let input = state.input(&ds)?;
+    let input = state.load_input(&ds).await?;
     let array = column(&input, &name, ds.id())?;
     let n = array.len();
     let (values, mut metadata): (ArrayRef, HashMap<String, String>) = if numeric(array.data_type())
@@ -103,19 +107,23 @@ pub(crate) async fn one(
 }
 
 /// The query of `…/values`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ValuesQuery {
+    /// The most values returned (default 100).
+    #[param(minimum = 0, maximum = 10000)]
     limit: Option<usize>,
 }
 
 /// A column's distinct values with their counts, most frequent first.
+#[utoipa::path(get, path = "/api/datasets/{ds}/columns/{col}/values", tag = "rows", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("col" = String, Path, description = "An input column", min_length = 1), ValuesQuery), responses((status = 200, description = "Distinct values with their counts, most frequent first", body = crate::openapi::ValuesResult)))]
 pub(crate) async fn values(
     State(state): State<Arc<AppState>>,
     Path((ds, name)): Path<(String, String)>,
     Query(q): Query<ValuesQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ValuesResult>> {
     let ds = state.dataset(&ds)?;
-    let input = state.input(&ds)?;
+    let input = state.load_input(&ds).await?;
     let array = column(&input, &name, ds.id())?;
     let mut counts: HashMap<String, (Value, u64)> = HashMap::new();
     for i in 0..array.len() {
@@ -128,25 +136,32 @@ pub(crate) async fn values(
             .then_with(|| a.0.to_string().cmp(&b.0.to_string()))
     });
     let distinct = all.len();
-    all.truncate(q.limit.unwrap_or(100).min(10_000));
-    Ok(Json(json!({
-        "column": name,
-        "distinct": distinct,
-        "values": all.into_iter().map(|(value, count)| json!({"value": value, "count": count})).collect::<Vec<_>>(),
-    })))
+    all.truncate(crate::whole::at_most(q.limit, 100, 10_000, "limit")?);
+    Ok(Json(ValuesResult {
+        column: name,
+        distinct: distinct as u64,
+        values: all
+            .into_iter()
+            .map(|(value, count)| ValueCount { value, count })
+            .collect(),
+    }))
 }
 
 /// One filter: `{column, op, value}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Filter {
+    /// An input column.
     column: String,
+    /// eq, ne, in, contains, gt, gte, lt, lte, between or is_null.
     op: String,
+    /// The operand: a value, a list (`in`), `[low, high]` (`between`).
     #[serde(default)]
+    #[schema(value_type = Value)]
     value: Value,
 }
 
 /// The body of `…/filter`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct FilterBody {
     #[serde(default)]
     filters: Vec<Filter>,
@@ -235,18 +250,19 @@ fn matching(input: &RecordBatch, filters: &[Filter], ds: &str) -> ApiResult<Vec<
 }
 
 /// `POST …/filter`: the rows passing every filter, as Arrow `index`.
+#[utoipa::path(post, path = "/api/datasets/{ds}/filter", tag = "rows", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$")), request_body = FilterBody, responses((status = 200, description = "The rows passing every filter, as an Arrow IPC stream with one column `index`", content_type = "application/vnd.apache.arrow.stream")))]
 pub(crate) async fn filter(
     State(state): State<Arc<AppState>>,
     Path(ds): Path<String>,
-    Json(body): Json<FilterBody>,
+    JsonObject(body): JsonObject<FilterBody>,
 ) -> ApiResult<Response> {
     let ds = state.dataset(&ds)?;
-    let input = state.input(&ds)?;
+    let input = state.load_input(&ds).await?;
     index_stream(matching(&input, &body.filters, ds.id())?)
 }
 
 /// The sort of a page: a column and a direction.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Sort {
     column: String,
     #[serde(default)]
@@ -254,26 +270,29 @@ pub(crate) struct Sort {
 }
 
 /// The body of `…/rows/page`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct PageBody {
     #[serde(default)]
     filter: Vec<Filter>,
     sort: Option<Sort>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::usize")]
     offset: usize,
+    #[serde(default, deserialize_with = "crate::whole::opt_usize")]
+    #[schema(maximum = 10000)]
     limit: Option<usize>,
     columns: Option<Vec<String>>,
 }
 
 /// `POST …/rows/page`: `{total, rows}` of the rows passing the filter,
 /// sorted, from `offset`.
+#[utoipa::path(post, path = "/api/datasets/{ds}/rows/page", tag = "rows", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$")), request_body = PageBody, responses((status = 200, description = "A page of the rows passing the filter, sorted", body = crate::openapi::PageResult)))]
 pub(crate) async fn page(
     State(state): State<Arc<AppState>>,
     Path(ds): Path<String>,
-    Json(body): Json<PageBody>,
-) -> ApiResult<Json<Value>> {
+    JsonObject(body): JsonObject<PageBody>,
+) -> ApiResult<Json<PageResult>> {
     let ds = state.dataset(&ds)?;
-    let input = state.input(&ds)?;
+    let input = state.load_input(&ds).await?;
     let mut rows = matching(&input, &body.filter, ds.id())?;
     if let Some(sort) = &body.sort {
         let c = column(&input, &sort.column, ds.id())?;
@@ -289,10 +308,10 @@ pub(crate) async fn page(
         rows = order.into_iter().map(|i| rows[i]).collect();
     }
     let total = rows.len();
-    let limit = body.limit.unwrap_or(100).min(super::rows::MAX_ROWS);
+    let limit = crate::whole::at_most(body.limit, 100, super::rows::MAX_ROWS, "limit")?;
     let page: Vec<u64> = rows.into_iter().skip(body.offset).take(limit).collect();
-    Ok(Json(json!({
-        "total": total,
-        "rows": records(&input, &page, body.columns.as_deref())?,
-    })))
+    Ok(Json(PageResult {
+        total: total as u64,
+        rows: records(&input, &page, body.columns.as_deref())?,
+    }))
 }

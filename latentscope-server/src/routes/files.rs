@@ -32,6 +32,7 @@ fn typed(kind: &str, stem: &str) -> bool {
 }
 
 /// One file of an artifact.
+#[utoipa::path(get, path = "/api/datasets/{ds}/files/{kind}/{file}", tag = "files", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("kind" = String, Path, description = "embeddings, umaps, clusters or scopes", pattern = r"^(embeddings|umaps|clusters|scopes)$"), ("file" = String, Path, description = "An artifact id with .png, .json or .parquet (umap-001.png)", pattern = r"^[a-z]+-[0-9]{3,9}(-labels-[0-9]{3,9}|-input|-transactions)?[.](png|json|parquet)$")), responses((status = 200, description = "The file", content((String = "image/png"), (Object = "application/json"), (String = "application/vnd.apache.parquet")))))]
 pub(crate) async fn file(
     State(state): State<Arc<AppState>>,
     Path((ds, kind, name)): Path<(String, String, String)>,

@@ -1,6 +1,7 @@
 //! The router: every route of the read side (EXPLORER.md §4), the safety
 //! checks around them, JSON 404 and 405 answers, and the pages.
 
+mod app;
 mod columns;
 mod files;
 mod meta;
@@ -16,12 +17,16 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa::{Modify as _, OpenApi as _};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::error::ApiError;
 use crate::guard;
+use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 /// The largest request body (JSON; uploads come with their own limit).
@@ -36,7 +41,7 @@ async fn fallback(state: axum::extract::State<Arc<AppState>>, request: Request) 
         return ApiError::no_route(method.as_str(), &path).into_response();
     }
     if method == Method::GET || method == Method::HEAD {
-        return page::index(state).await.into_response();
+        return app::page(state.0, &path).await;
     }
     ApiError::new(
         "method_not_allowed",
@@ -58,33 +63,75 @@ async fn method_not_allowed(request: Request) -> Response {
     .into_response()
 }
 
+/// Every API route with its description: registered and described together.
+fn api() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(meta::version))
+        .routes(routes!(meta::datasets))
+        .routes(routes!(meta::dataset))
+        .routes(routes!(scopes::scope))
+        .routes(routes!(scopes::points_route))
+        .routes(routes!(rows::rows_get, rows::rows_post))
+        .routes(routes!(columns::page))
+        .routes(routes!(columns::filter))
+        .routes(routes!(columns::one))
+        .routes(routes!(columns::values))
+        .routes(routes!(search::nn))
+        .routes(routes!(search::text))
+        .routes(routes!(tags::list))
+        .routes(routes!(tags::one))
+        .routes(routes!(files::file))
+}
+
+/// The OpenAPI document of every route, as JSON.
+pub(crate) fn openapi_json() -> String {
+    let mut doc = api().into_openapi();
+    crate::openapi::ErrorResponses.modify(&mut doc);
+    doc.to_pretty_json().unwrap_or_default()
+}
+
+/// `GET /api/openapi.json`.
+async fn openapi_route() -> Response {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        DOC.get_or_init(openapi_json).clone(),
+    )
+        .into_response()
+}
+
+/// Reads what the first requests will ask for into the caches: every
+/// scope's points (in LOD order) and each dataset's input table (up to a
+/// size). Errors are left for the requests to report.
+pub(crate) fn warm(state: &AppState) {
+    const MAX_INPUT_BYTES: u64 = 512 << 20;
+    let Ok(all) = state.data.datasets() else {
+        return;
+    };
+    for meta in all {
+        let Ok(ds) = state.dataset(&meta.id) else {
+            continue;
+        };
+        for id in ds
+            .artifact_ids::<latentscope_core::ScopeId>()
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+        {
+            let _ = scopes::points(state, &ds, id);
+        }
+        let input = state.path_of(&ds.key(latentscope_core::dataset::INPUT_FILE));
+        if std::fs::metadata(&input).is_ok_and(|m| m.len() <= MAX_INPUT_BYTES) {
+            let _ = state.input(&ds);
+        }
+    }
+}
+
 /// The whole application.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/api/version", get(meta::version))
-        .route("/api/datasets", get(meta::datasets))
-        .route("/api/datasets/{ds}", get(meta::dataset))
-        .route("/api/datasets/{ds}/scopes/{s}", get(scopes::scope))
-        .route(
-            "/api/datasets/{ds}/scopes/{s}/points",
-            get(scopes::points_route),
-        )
-        .route(
-            "/api/datasets/{ds}/rows",
-            get(rows::rows_get).post(rows::rows_post),
-        )
-        .route("/api/datasets/{ds}/rows/page", post(columns::page))
-        .route("/api/datasets/{ds}/filter", post(columns::filter))
-        .route("/api/datasets/{ds}/columns/{col}", get(columns::one))
-        .route(
-            "/api/datasets/{ds}/columns/{col}/values",
-            get(columns::values),
-        )
-        .route("/api/datasets/{ds}/search/nn", get(search::nn))
-        .route("/api/datasets/{ds}/search/text", get(search::text))
-        .route("/api/datasets/{ds}/tags", get(tags::list))
-        .route("/api/datasets/{ds}/tags/{t}", get(tags::one))
-        .route("/api/datasets/{ds}/files/{kind}/{file}", get(files::file))
+    let (api, _) = api().split_for_parts();
+    let api = api
+        .route("/api/openapi.json", get(openapi_route))
         .route("/favicon.svg", get(page::favicon))
         .route("/favicon.ico", get(page::favicon))
         .method_not_allowed_fallback(method_not_allowed)

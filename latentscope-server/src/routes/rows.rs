@@ -16,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::body::JsonObject;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -23,18 +24,22 @@ use crate::state::AppState;
 pub(crate) const MAX_ROWS: usize = 10_000;
 
 /// The query of `GET …/rows`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct RowsQuery {
     /// Row indices, comma-separated.
+    #[param(pattern = r"^[0-9]{1,10}(,[0-9]{1,10}){0,9999}$")]
     indices: String,
     /// Columns, comma-separated (default: every column).
     columns: Option<String>,
 }
 
 /// The body of `POST …/rows`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RowsBody {
-    /// Row indices.
+    /// Row indices (at most 10,000).
+    #[serde(deserialize_with = "crate::whole::vec_u64")]
+    #[schema(max_items = 10000)]
     indices: Vec<u64>,
     /// Columns (default: every column).
     columns: Option<Vec<String>>,
@@ -122,9 +127,10 @@ pub(crate) fn records(
         .iter()
         .map(|&i| {
             if i >= rows {
-                return Err(ApiError::bad_request(format!(
-                    "row {i} is out of range: the dataset has {rows} rows"
-                )));
+                return Err(ApiError::new(
+                    "not_found",
+                    format!("row {i} is out of range: the dataset has {rows} rows"),
+                ));
             }
             let mut m = Map::new();
             m.insert("ls_index".into(), i.into());
@@ -151,12 +157,18 @@ fn parse_list<T: std::str::FromStr>(text: &str, what: &str) -> ApiResult<Vec<T>>
 }
 
 /// `GET …/rows?indices=…&columns=…`.
+#[utoipa::path(get, path = "/api/datasets/{ds}/rows", tag = "rows", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), RowsQuery), responses((status = 200, description = "The rows as JSON records with `ls_index`", body = Vec<Object>)))]
 pub(crate) async fn rows_get(
     State(state): State<Arc<AppState>>,
     Path(ds): Path<String>,
     Query(q): Query<RowsQuery>,
 ) -> ApiResult<Json<Vec<Value>>> {
     let indices: Vec<u64> = parse_list(&q.indices, "indices")?;
+    if indices.is_empty() {
+        return Err(ApiError::bad_request(
+            "indices: give row indices, comma-separated (indices=1,2,3)",
+        ));
+    }
     let columns: Option<Vec<String>> = q.columns.as_deref().map(|c| {
         c.split(',')
             .map(|s| s.trim().to_string())
@@ -164,18 +176,19 @@ pub(crate) async fn rows_get(
             .collect()
     });
     let ds = state.dataset(&ds)?;
-    let input = state.input(&ds)?;
+    let input = state.load_input(&ds).await?;
     Ok(Json(records(&input, &indices, columns.as_deref())?))
 }
 
 /// `POST …/rows` with `{indices, columns?}` (a read: allowed on a read-only server).
+#[utoipa::path(post, path = "/api/datasets/{ds}/rows", tag = "rows", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$")), request_body = RowsBody, responses((status = 200, description = "The rows as JSON records with `ls_index`", body = Vec<Object>)))]
 pub(crate) async fn rows_post(
     State(state): State<Arc<AppState>>,
     Path(ds): Path<String>,
-    Json(body): Json<RowsBody>,
+    JsonObject(body): JsonObject<RowsBody>,
 ) -> ApiResult<Json<Vec<Value>>> {
     let ds = state.dataset(&ds)?;
-    let input = state.input(&ds)?;
+    let input = state.load_input(&ds).await?;
     Ok(Json(records(
         &input,
         &body.indices,

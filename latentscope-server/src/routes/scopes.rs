@@ -123,10 +123,21 @@ fn read_points(ds: &Dataset, id: ScopeId) -> ApiResult<ScopePoints> {
 }
 
 /// The points of a scope, cached.
-fn points(state: &AppState, ds: &Dataset, id: ScopeId) -> ApiResult<Arc<ScopePoints>> {
+pub(crate) fn points(state: &AppState, ds: &Dataset, id: ScopeId) -> ApiResult<Arc<ScopePoints>> {
     ds.require(id)?;
     let key = ds.key(&format!("{}/{id}.parquet", ScopeId::FOLDER));
     state.scope_points(&key, || read_points(ds, id))
+}
+
+/// The points of a scope, read and ordered on a blocking thread the first
+/// time.
+pub(crate) async fn load_points(
+    state: &Arc<AppState>,
+    ds: &Dataset,
+    id: ScopeId,
+) -> ApiResult<Arc<ScopePoints>> {
+    let (state, ds) = (state.clone(), ds.clone());
+    crate::state::blocking(move || points(&state, &ds, id)).await
 }
 
 /// Greedy map labelling: each label, biggest cluster first, shows from the
@@ -159,6 +170,7 @@ fn zoom_ranges(labels: &[(f32, f32, usize, usize)]) -> Vec<Option<u8>> {
 }
 
 /// The scope's record, its labels on the map and the LOD node table.
+#[utoipa::path(get, path = "/api/datasets/{ds}/scopes/{s}", tag = "scopes", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("s" = String, Path, description = "The scope id (`scopes-001`)", pattern = r"^scopes-[0-9]{3,9}$")), responses((status = 200, description = "The scope: its record, its labels on the map (text, count, centroid, hull, zoom range) and the LOD node table", body = Object)))]
 pub(crate) async fn scope(
     State(state): State<Arc<AppState>>,
     Path((ds, s)): Path<(String, String)>,
@@ -169,7 +181,7 @@ pub(crate) async fn scope(
     let labels_id = LabelsId::parse_for(meta.cluster_id, &meta.cluster_labels_id)
         .unwrap_or_else(|_| LabelsId::default_for(meta.cluster_id));
     let rows = ds.read_labels(labels_id)?;
-    let pts = points(&state, &ds, id)?;
+    let pts = load_points(&state, &ds, id).await?;
     let geometry: Vec<(f32, f32, usize, usize)> = rows
         .iter()
         .map(|r| {
@@ -248,13 +260,14 @@ fn points_batch(p: &ScopePoints, range: std::ops::Range<usize>) -> ApiResult<Rec
 /// Every point of the scope in LOD order: one Arrow IPC stream whose first
 /// batch is the root node (a uniform sample of the map), sent before the
 /// rest is encoded.
+#[utoipa::path(get, path = "/api/datasets/{ds}/scopes/{s}/points", tag = "scopes", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("s" = String, Path, description = "The scope id (`scopes-001`)", pattern = r"^scopes-[0-9]{3,9}$")), responses((status = 200, description = "Every point as one Arrow IPC stream (ls_index u32, x f32, y f32, cluster u32, deleted bool) in level-of-detail order, the root node first", content_type = "application/vnd.apache.arrow.stream")))]
 pub(crate) async fn points_route(
     State(state): State<Arc<AppState>>,
     Path((ds, s)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let ds = state.dataset(&ds)?;
     let id = parse_scope(&s)?;
-    let p = points(&state, &ds, id)?;
+    let p = load_points(&state, &ds, id).await?;
     // Batch boundaries: the root node alone, then about 64k rows at a time.
     let n = p.lod.order.len();
     let first = p.lod.nodes.first().map_or(n, |r| r.count as usize);

@@ -14,62 +14,66 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use latentscope_core::{EmbedConfig, EmbeddingId, ScopeId};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{NnResult, TextResult};
+use crate::search::{self, EXACT_UP_TO, SearchMode};
 use crate::state::AppState;
 
 /// The most neighbours one request may ask for.
 const MAX_K: usize = 1_000;
 
 /// The query of `search/nn`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct NnQuery {
+    /// The embedding searched (default: the scope's, else the dataset's latest).
+    #[param(pattern = r"^embedding-[0-9]{3,9}$")]
     embedding: Option<String>,
+    /// A scope whose embedding is searched.
+    #[param(pattern = r"^scopes-[0-9]{3,9}$")]
     scope: Option<String>,
+    /// A text, embedded by the embedding's own model.
     query: Option<String>,
+    /// A row whose vector is the query.
+    #[param(maximum = 4294967295_u64)]
     row: Option<u64>,
+    /// How many neighbours (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     k: Option<usize>,
 }
 
-/// The k best of `scores` (higher is nearer), best first, ties by row.
-fn top_k(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut best: Vec<(usize, f32)> = scores.iter().copied().enumerate().collect();
-    let k = k.min(best.len());
-    if k == 0 {
-        return Vec::new();
-    }
-    best.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    best.truncate(k);
-    best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    best
-}
-
 /// Rows nearest a query text or a row, by cosine distance.
+#[utoipa::path(get, path = "/api/datasets/{ds}/search/nn", tag = "search", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), NnQuery), responses((status = 200, description = "The nearest rows by cosine, nearest first", body = crate::openapi::NnResult)))]
 pub(crate) async fn nn(
     State(state): State<Arc<AppState>>,
     Path(ds): Path<String>,
     Query(q): Query<NnQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NnResult>> {
     let started = Instant::now();
     let ds = state.dataset(&ds)?;
     let embedding: EmbeddingId = match (&q.embedding, &q.scope) {
         (Some(e), _) => e.parse()?,
         (None, Some(s)) => ds.scope_meta(s.parse::<ScopeId>()?)?.embedding_id,
-        (None, None) => {
-            return Err(ApiError::bad_request("give embedding=<id> or scope=<id>"));
-        }
+        (None, None) => ds
+            .artifact_ids::<EmbeddingId>()?
+            .pop()
+            .ok_or_else(|| ApiError::new("not_found", format!("{} has no embedding", ds.id())))?,
     };
-    let k = q.k.unwrap_or(100).clamp(1, MAX_K);
+    let k = crate::whole::at_most(q.k, 100, MAX_K, "k")?.max(1);
     let vectors = state.vectors(&ds, embedding)?;
     let query: Vec<f32> = match (&q.query, q.row) {
         (_, Some(row)) => {
             let r = usize::try_from(row).unwrap_or(usize::MAX);
             if r >= vectors.rows {
-                return Err(ApiError::bad_request(format!(
-                    "row {row} is out of range: the dataset has {} rows",
-                    vectors.rows
-                )));
+                return Err(ApiError::new(
+                    "not_found",
+                    format!(
+                        "row {row} is out of range: the dataset has {} rows",
+                        vectors.rows
+                    ),
+                ));
             }
             vectors.data[r * vectors.cols..(r + 1) * vectors.cols].to_vec()
         }
@@ -115,50 +119,58 @@ pub(crate) async fn nn(
         .max(f32::MIN_POSITIVE);
     let query: Vec<f32> = query.iter().map(|v| v / norm).collect();
     let vectors2 = vectors.clone();
-    let best = tokio::task::spawn_blocking(move || {
-        let scores: Vec<f32> = vectors2
-            .data
-            .chunks_exact(vectors2.cols)
-            .map(|row| row.iter().zip(&query).map(|(a, b)| a * b).sum())
-            .collect();
-        top_k(&scores, k)
+    // Exact up to EXACT_UP_TO rows; above, the HNSW graph once it is ready
+    // (exact meanwhile).
+    let graph = (vectors.rows > EXACT_UP_TO)
+        .then(|| state.graph(&ds, embedding, vectors.clone()))
+        .flatten();
+    let mode = if graph.is_some() { SearchMode::Hnsw } else { SearchMode::Exact };
+    let best = tokio::task::spawn_blocking(move || match graph {
+        Some(g) => g.search(&query, k),
+        None => search::exact(&vectors2.data, vectors2.cols, &query, k),
     })
     .await
     .map_err(|e| ApiError::new("internal", e.to_string()))?;
-    Ok(Json(json!({
-        "indices": best.iter().map(|&(i, _)| i).collect::<Vec<_>>(),
-        "distances": best.iter().map(|&(_, s)| 1.0 - s).collect::<Vec<_>>(),
-        "mode": "exact",
-        "embedding": embedding.to_string(),
-        "took_ms": started.elapsed().as_secs_f64() * 1000.0,
-    })))
+    Ok(Json(NnResult {
+        indices: best.iter().map(|&(i, _)| i as u64).collect(),
+        distances: best.iter().map(|&(_, s)| 1.0 - s).collect(),
+        mode: mode.as_str().into(),
+        embedding: embedding.to_string(),
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }))
 }
 
 /// The query of `search/text`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TextQuery {
+    /// The text to find (case ignored).
     query: String,
+    /// The column searched (default: the text column).
     column: Option<String>,
+    /// The most indices returned (default 1000).
+    #[param(minimum = 0, maximum = 100000)]
     limit: Option<usize>,
 }
 
 /// Rows whose text column (or `column`) contains `query`, ignoring case.
+#[utoipa::path(get, path = "/api/datasets/{ds}/search/text", tag = "search", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), TextQuery), responses((status = 200, description = "Rows whose text contains the query (case ignored)", body = crate::openapi::TextResult)))]
 pub(crate) async fn text(
     State(state): State<Arc<AppState>>,
     Path(ds): Path<String>,
     Query(q): Query<TextQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TextResult>> {
     let ds = state.dataset(&ds)?;
     let column = q
         .column
         .clone()
         .unwrap_or_else(|| ds.meta().text_column.clone());
-    let input = state.input(&ds)?;
+    let input = state.load_input(&ds).await?;
     let array = input.column_by_name(&column).ok_or_else(|| {
         ApiError::new("not_found", format!("no column {column:?} in {}", ds.id()))
     })?;
     let needle = q.query.to_lowercase();
-    let limit = q.limit.unwrap_or(1_000).min(100_000);
+    let limit = crate::whole::at_most(q.limit, 1_000, 100_000, "limit")?;
     let mut indices = Vec::new();
     let mut total = 0u64;
     let mut visit = |i: usize, s: &str| {
@@ -191,18 +203,9 @@ pub(crate) async fn text(
             )));
         }
     }
-    let _ = array.len();
-    Ok(Json(json!({"indices": indices, "total": total})))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::top_k;
-
-    #[test]
-    fn top_k_is_the_true_top_by_score_then_row() {
-        let scores = [0.1, 0.9, 0.5, 0.9, -1.0, 0.7];
-        assert_eq!(top_k(&scores, 3), vec![(1, 0.9), (3, 0.9), (5, 0.7)]);
-        assert_eq!(top_k(&scores, 10).len(), 6);
-    }
+    Ok(Json(TextResult {
+        indices: indices.into_iter().map(|i| i as u64).collect(),
+        total,
+        column,
+    }))
 }

@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Every tag with its size.
+#[utoipa::path(get, path = "/api/datasets/{ds}/tags", tag = "tags", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$")), responses((status = 200, description = "Every tag with its number of rows", body = std::collections::BTreeMap<String, u64>)))]
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     Path(ds): Path<String>,
@@ -50,6 +51,7 @@ pub(crate) fn index_stream(rows: impl IntoIterator<Item = u64>) -> ApiResult<Res
 }
 
 /// The rows of one tag.
+#[utoipa::path(get, path = "/api/datasets/{ds}/tags/{t}", tag = "tags", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("t" = String, Path, description = "The tag name (percent-encoded Unicode; no `/`, `\\` or control characters)", pattern = r"^[^/\\\x00-\x1f\x7f-\x9f]{1,128}$")), responses((status = 200, description = "The tag's rows as an Arrow IPC stream with one column `index`", content_type = "application/vnd.apache.arrow.stream")))]
 pub(crate) async fn one(
     State(state): State<Arc<AppState>>,
     Path((ds, tag)): Path<(String, String)>,

@@ -1,0 +1,157 @@
+// The server's read API (latentscope-server/src/routes): JSON shapes and fetch helpers.
+
+export interface Version {
+  version: string;
+  read_only: boolean;
+  features: string[];
+  embedders: string[];
+}
+
+export interface ColumnMeta {
+  type?: string;
+  unique_values_count?: number;
+  null_count?: number;
+  data_type?: string;
+}
+
+export interface DatasetMeta {
+  id: string;
+  length: number;
+  columns: string[];
+  text_column: string;
+  column_metadata?: Record<string, ColumnMeta>;
+}
+
+export interface ScopeSummary {
+  id: string;
+  label: string | null;
+  description: string | null;
+  rows: number | null;
+  umap_id: string | null;
+  cluster_id: string | null;
+  thumbnail: string | null;
+  explore: string;
+}
+
+export interface DatasetListing extends DatasetMeta {
+  scopes: ScopeSummary[];
+}
+
+export interface DatasetDetail {
+  meta: DatasetMeta;
+  scopes: ScopeSummary[];
+}
+
+export interface LabelInfo {
+  cluster: number;
+  label: string;
+  description: string;
+  count: number;
+  centroid: [number, number];
+  /** Row indices (ls_index) of the cluster's convex hull. */
+  hull: number[];
+  /** Zoom levels (scale 2^z) from which (and until which) the label shows. */
+  zoom: [number | null, number | null];
+}
+
+export interface LodNode {
+  x0: number;
+  y0: number;
+  size: number;
+  depth: number;
+  start: number;
+  count: number;
+}
+
+export interface ScopeJson {
+  scope: {
+    id: string;
+    label: string;
+    description: string;
+    umap_id: string;
+    cluster_id: string;
+    dataset: DatasetMeta;
+    cluster?: { unclustered_cluster?: number; n_clusters?: number };
+    [k: string]: unknown;
+  };
+  labels_id: string;
+  labels: LabelInfo[];
+  rows: number;
+  lod: { capacity: number; nodes: LodNode[] };
+  points: string;
+  cluster_id: string;
+}
+
+export type Row = Record<string, unknown> & { ls_index: number };
+
+export class HttpError extends Error {
+  constructor(
+    public status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function getJSON<T>(url: string, init?: RequestInit): Promise<T> {
+  const r = await fetch(url, init);
+  if (!r.ok) {
+    let msg = `${r.status} ${r.statusText}`;
+    try {
+      const body = await r.json();
+      if (body && body.error) msg = String(body.error);
+    } catch {
+      /* not JSON */
+    }
+    throw new HttpError(r.status, msg);
+  }
+  return (await r.json()) as T;
+}
+
+export const enc = encodeURIComponent;
+
+export function scopeUrl(ds: string, scope: string): string {
+  return `/api/datasets/${enc(ds)}/scopes/${enc(scope)}`;
+}
+
+export function pointsUrl(ds: string, scope: string): string {
+  return `${scopeUrl(ds, scope)}/points`;
+}
+
+let versionPromise: Promise<Version> | null = null;
+/** `/api/version`, fetched once: whether the server is read-only comes first. */
+export function version(): Promise<Version> {
+  if (!versionPromise) versionPromise = getJSON<Version>('/api/version');
+  return versionPromise;
+}
+
+/** Rows by index, cached (hover card, detail panel). */
+export class RowCache {
+  private cache = new Map<number, Row>();
+  private pending = new Map<number, Promise<Row>>();
+  constructor(private ds: string) {}
+
+  peek(index: number): Row | undefined {
+    return this.cache.get(index);
+  }
+
+  get(index: number): Promise<Row> {
+    const hit = this.cache.get(index);
+    if (hit) return Promise.resolve(hit);
+    const p = this.pending.get(index);
+    if (p) return p;
+    const q = getJSON<Row[]>(`/api/datasets/${enc(this.ds)}/rows?indices=${index}`)
+      .then((rows) => {
+        const row = rows[0];
+        if (this.cache.size > 2000) {
+          const first = this.cache.keys().next().value;
+          if (first !== undefined) this.cache.delete(first);
+        }
+        this.cache.set(index, row);
+        return row;
+      })
+      .finally(() => this.pending.delete(index));
+    this.pending.set(index, q);
+    return q;
+  }
+}

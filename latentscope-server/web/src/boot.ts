@@ -1,0 +1,49 @@
+// Starts every request of the first paint at once, before the UI mounts:
+// /api/version (read_only first), the scope JSON and the points stream.
+import { version } from './api';
+import { loadScope, type ScopeLoad } from './map/data';
+import { parseRoute } from './route';
+import { versionInfo } from './store';
+import { Renderer } from './map/renderer';
+
+const route = parseRoute();
+version().then(
+  (v) => (versionInfo.value = v),
+  () => {},
+);
+let first: ScopeLoad | null = route ? loadScope(route.ds, route.scope) : null;
+
+// The WebGL context (slow to create in software GL) while the requests run.
+let renderer: Renderer | null = null;
+if (route) {
+  try {
+    performance.mark('ls:gl-start');
+    const canvas = document.createElement('canvas');
+    canvas.className = 'map-canvas';
+    // The size the layout will give it (style.css: a 46 px top bar, a
+    // 290 px cluster panel beside the map above 900 px), so that fitting it
+    // later does not reallocate the drawing buffer.
+    canvas.width = Math.max(1, innerWidth > 900 ? innerWidth - 290 : innerWidth);
+    canvas.height = Math.max(1, innerHeight - 46);
+    renderer = new Renderer(canvas);
+    performance.mark('ls:gl-ready');
+  } catch {
+    renderer = null;
+  }
+}
+
+/** The renderer made at boot, once. */
+export function takeRenderer(): Renderer | null {
+  const r = renderer;
+  renderer = null;
+  return r;
+}
+
+/** The load started at boot if it is for this scope, else a new one. */
+export function takeFirstLoad(ds: string, scope: string): ScopeLoad {
+  const l = first;
+  first = null;
+  if (l && route && route.ds === ds && route.scope === scope) return l;
+  l?.abort();
+  return loadScope(ds, scope);
+}

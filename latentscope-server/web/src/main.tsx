@@ -1,0 +1,7 @@
+import './hook';
+import './boot';
+import { render } from 'preact';
+import { App } from './ui/App';
+import './style.css';
+
+render(<App />, document.getElementById('app')!);
