@@ -97,9 +97,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         embedding_bytes: 0,
         params,
         build_seconds: build_s,
+        graph_file: Default::default(),
+        data_file: Default::default(),
     };
     let t = Instant::now();
-    index.save(&dir, "bench", &record)?;
+    let record = index.save(&dir, "bench", &record)?;
     println!("saved in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let back = HnswIndex::load(&dir, "bench", &record)?;

@@ -32,6 +32,9 @@ pub struct ServeConfig {
     /// Serve the explorer from this directory (a `web/dist` being developed)
     /// instead of the copy built into the binary.
     pub web_dir: Option<PathBuf>,
+    /// Similarity search scans every row up to this many rows, and uses the
+    /// HNSW graph above ([`crate::search::EXACT_UP_TO`] by default).
+    pub exact_up_to: usize,
 }
 
 impl ServeConfig {
@@ -44,6 +47,7 @@ impl ServeConfig {
             read_only: false,
             cors: None,
             web_dir: None,
+            exact_up_to: crate::search::EXACT_UP_TO,
         }
     }
 }

@@ -609,3 +609,39 @@ async fn nothing_outside_the_data_directory_no_foreign_host_or_origin() {
         .await;
     assert_eq!(listing(&data), before);
 }
+
+/// Above `exact_up_to` rows the first search answers exactly while the HNSW
+/// graph is built in the background; later searches use the graph and find
+/// the exact answer's rows. Nothing is written under the data directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn above_the_threshold_search_moves_to_the_graph() {
+    let root = tempfile::tempdir().unwrap();
+    let data = data_dir(root.path());
+    let before = listing(&data);
+    let mut c = config(&data);
+    c.exact_up_to = 500;
+    c.read_only = true;
+    let (addr, _stop) = start(c).await;
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/datasets/pypi-2k/search/nn?scope=scopes-001&row=17&k=10");
+    let (s, first) = json(&client, url.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(first["mode"], "exact");
+    let mut graph = Value::Null;
+    for _ in 0..600 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (_, v) = json(&client, url.clone()).await;
+        if v["mode"] == "hnsw" {
+            graph = v;
+            break;
+        }
+    }
+    assert_eq!(graph["mode"], "hnsw", "the graph was never ready");
+    let exact: Vec<u64> = first["indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let found: Vec<u64> = graph["indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(found[0], 17, "a row is its own nearest");
+    let hits = found.iter().filter(|f| exact.contains(f)).count();
+    assert!(hits >= 8, "{hits}/10 of the exact answer");
+    assert_eq!(listing(&data), before, "the server wrote under the data directory");
+}

@@ -30,7 +30,17 @@ pub(crate) async fn version(State(state): State<Arc<AppState>>) -> Json<VersionI
 }
 
 fn features() -> Vec<&'static str> {
-    vec!["points_arrow", "lod", "rows", "tags"]
+    vec![
+        "points_arrow",
+        "lod",
+        "rows",
+        "tags",
+        "columns",
+        "filter",
+        "search_exact",
+        "search_hnsw",
+        "openapi",
+    ]
 }
 
 /// A scope as the dataset listing shows it.

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::{NnResult, TextResult};
-use crate::search::{self, EXACT_UP_TO, SearchMode};
+use crate::search::{self, SearchMode};
 use crate::state::AppState;
 
 /// The most neighbours one request may ask for.
@@ -119,9 +119,9 @@ pub(crate) async fn nn(
         .max(f32::MIN_POSITIVE);
     let query: Vec<f32> = query.iter().map(|v| v / norm).collect();
     let vectors2 = vectors.clone();
-    // Exact up to EXACT_UP_TO rows; above, the HNSW graph once it is ready
+    // Exact up to `exact_up_to` rows; above, the HNSW graph once it is ready
     // (exact meanwhile).
-    let graph = (vectors.rows > EXACT_UP_TO)
+    let graph = (vectors.rows > state.config.exact_up_to)
         .then(|| state.graph(&ds, embedding, vectors.clone()))
         .flatten();
     let mode = if graph.is_some() { SearchMode::Hnsw } else { SearchMode::Exact };

@@ -3,6 +3,10 @@
 //! `latentscope index <dataset> <embedding>`, which writes it under
 //! `<dataset>/indexes/` beside a record naming the embedding file it was
 //! built from (so a changed embedding is not answered by a stale graph).
+//!
+//! hnsw_rs's reader trusts its files (it exits the process or reads out of
+//! bounds on a damaged one), so the record also holds each file's size and
+//! CRC-32, and a graph is handed to it only when both match.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -73,6 +77,44 @@ pub struct IndexRecord {
     pub params: HnswParams,
     /// Seconds the build took.
     pub build_seconds: f64,
+    /// The size and CRC-32 of `<basename>.hnsw.graph` as written.
+    #[serde(default)]
+    pub graph_file: FileCheck,
+    /// The size and CRC-32 of `<basename>.hnsw.data` as written.
+    #[serde(default)]
+    pub data_file: FileCheck,
+}
+
+/// A file's size and CRC-32, to know it is the file that was written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCheck {
+    /// Bytes.
+    pub bytes: u64,
+    /// CRC-32 (IEEE) of the contents.
+    pub crc32: u32,
+}
+
+impl FileCheck {
+    /// The check of the file at `path`.
+    pub fn of(path: &Path) -> std::io::Result<Self> {
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = crc32fast::Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
+        }
+        Ok(Self {
+            bytes,
+            crc32: hasher.finalize(),
+        })
+    }
 }
 
 /// An HNSW graph ready to search.
@@ -194,7 +236,12 @@ impl HnswIndex {
     /// Writes the graph as `<dir>/<basename>.hnsw.graph`, `.hnsw.data` and
     /// `<basename>.json` (the record, last), each under a temporary name
     /// first.
-    pub fn save(&self, dir: &Path, basename: &str, record: &IndexRecord) -> Result<(), IndexError> {
+    pub fn save(
+        &self,
+        dir: &Path,
+        basename: &str,
+        record: &IndexRecord,
+    ) -> Result<IndexRecord, IndexError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| IndexError::Io { path, source }
@@ -210,13 +257,18 @@ impl HnswIndex {
                 path: staging.clone(),
                 reason: e.to_string(),
             })?;
-        for ext in ["hnsw.graph", "hnsw.data"] {
+        let mut record = record.clone();
+        for (ext, check) in [
+            ("hnsw.graph", &mut record.graph_file),
+            ("hnsw.data", &mut record.data_file),
+        ] {
             let from = staging.join(format!("{written}.{ext}"));
+            *check = FileCheck::of(&from).map_err(io(&from))?;
             let to = dir.join(format!("{basename}.{ext}"));
             std::fs::rename(&from, &to).map_err(io(&to))?;
         }
         let _ = std::fs::remove_dir_all(&staging);
-        let json = serde_json::to_vec_pretty(record).map_err(|e| IndexError::Invalid {
+        let json = serde_json::to_vec_pretty(&record).map_err(|e| IndexError::Invalid {
             path: dir.join(basename),
             reason: e.to_string(),
         })?;
@@ -224,7 +276,7 @@ impl HnswIndex {
         let to = dir.join(format!("{basename}.json"));
         std::fs::write(&tmp, json).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &to).map_err(io(&to))?;
-        Ok(())
+        Ok(record)
     }
 
     /// Reads the record `<dir>/<basename>.json`, if there is one.
@@ -251,6 +303,19 @@ impl HnswIndex {
             path: graph_path.clone(),
             reason,
         };
+        for (ext, want) in [("hnsw.graph", record.graph_file), ("hnsw.data", record.data_file)] {
+            let path = dir.join(format!("{basename}.{ext}"));
+            let got = FileCheck::of(&path).map_err(|source| IndexError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            if got != want || want.bytes == 0 {
+                return Err(IndexError::Invalid {
+                    path,
+                    reason: "the file is not the one `latentscope index` wrote (its size or checksum differs): run `latentscope index` again".into(),
+                });
+            }
+        }
         // The reader must outlive the graph it yields: it is small, and kept
         // for the life of the process.
         let reader = HnswIo::new(dir, basename);
@@ -312,8 +377,116 @@ pub fn write_index(
         embedding_bytes,
         params,
         build_seconds: started.elapsed().as_secs_f64(),
+        graph_file: FileCheck::default(),
+        data_file: FileCheck::default(),
     };
     let dir = data_dir.join(ds.key(INDEX_FOLDER));
-    index.save(&dir, &id.to_string(), &record)?;
-    Ok(record)
+    index.save(&dir, &id.to_string(), &record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::{exact, unit_rows};
+
+    /// Clustered points: 20 centres, each with noisy neighbours.
+    fn clustered(n: usize, cols: usize) -> Vec<f32> {
+        let mut s = 42u64;
+        let mut rnd = move || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        };
+        let centres: Vec<f32> = (0..20 * cols).map(|_| rnd()).collect();
+        let mut v = Vec::with_capacity(n * cols);
+        for i in 0..n {
+            let c = &centres[(i % 20) * cols..(i % 20 + 1) * cols];
+            v.extend(c.iter().map(|x| x + 0.3 * rnd()));
+        }
+        unit_rows(&mut v, cols);
+        v
+    }
+
+    #[test]
+    fn the_graph_finds_the_exact_neighbours_and_survives_a_round_trip() {
+        let (n, cols, k) = (3000, 24, 10);
+        let v = clustered(n, cols);
+        let index = HnswIndex::build(&v, cols, HnswParams::default(), &|_| {});
+        assert_eq!(index.rows(), n);
+        let recall = |index: &HnswIndex| {
+            let mut hits = 0;
+            for q in (0..n).step_by(30) {
+                let query = &v[q * cols..(q + 1) * cols];
+                let want: Vec<usize> = exact(&v, cols, query, k).iter().map(|f| f.0).collect();
+                let got = index.search(query, k);
+                assert_eq!(got.len(), k);
+                assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "nearest first");
+                hits += got.iter().filter(|g| want.contains(&g.0)).count();
+            }
+            hits as f64 / (k * n.div_ceil(30)) as f64
+        };
+        let before = recall(&index);
+        assert!(before >= 0.95, "recall@10 {before}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let record = IndexRecord {
+            embedding: "embedding-001".into(),
+            rows: n,
+            dimensions: cols,
+            embedding_bytes: 1,
+            params: HnswParams::default(),
+            build_seconds: 0.0,
+            graph_file: FileCheck::default(),
+            data_file: FileCheck::default(),
+        };
+        let record = index.save(dir.path(), "embedding-001", &record).unwrap();
+        assert!(record.graph_file.bytes > 0 && record.data_file.bytes > 0);
+        assert_eq!(
+            HnswIndex::record(dir.path(), "embedding-001").unwrap(),
+            Some(record.clone())
+        );
+        let back = HnswIndex::load(dir.path(), "embedding-001", &record).unwrap();
+        assert_eq!(recall(&back), before);
+        // Nothing but the three files is left behind.
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["embedding-001.hnsw.data", "embedding-001.hnsw.graph", "embedding-001.json"]
+        );
+    }
+
+    #[test]
+    fn a_damaged_or_mismatched_graph_is_an_error_not_a_panic() {
+        let (n, cols) = (500, 8);
+        let v = clustered(n, cols);
+        let index = HnswIndex::build(&v, cols, HnswParams::default(), &|_| {});
+        let dir = tempfile::tempdir().unwrap();
+        let record = IndexRecord {
+            embedding: "embedding-001".into(),
+            rows: n,
+            dimensions: cols,
+            embedding_bytes: 1,
+            params: HnswParams::default(),
+            build_seconds: 0.0,
+            graph_file: FileCheck::default(),
+            data_file: FileCheck::default(),
+        };
+        let mut record = index.save(dir.path(), "embedding-001", &record).unwrap();
+        record.rows = n + 1;
+        assert!(HnswIndex::load(dir.path(), "embedding-001", &record).is_err());
+        record.rows = n;
+        for file in ["embedding-001.hnsw.graph", "embedding-001.hnsw.data"] {
+            let path = dir.path().join(file);
+            let good = std::fs::read(&path).unwrap();
+            std::fs::write(&path, &good[..good.len() / 3]).unwrap();
+            assert!(HnswIndex::load(dir.path(), "embedding-001", &record).is_err());
+            std::fs::write(&path, b"not a graph at all").unwrap();
+            assert!(HnswIndex::load(dir.path(), "embedding-001", &record).is_err());
+            std::fs::write(&path, good).unwrap();
+        }
+        assert!(HnswIndex::load(dir.path(), "embedding-001", &record).is_ok());
+    }
 }
