@@ -61,3 +61,13 @@ load2=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average (1/5/15 min): before $load0; after ours $load1; after regl $load2"
 echo "results: $ours $peer"
 python3 "$here/table.py" "$ours" "$peer"
+# The stricter pan check: frames in which the view had moved, the mouse moves delivered, and
+# when the explorer's start view was complete (probe.mjs).
+probe_ours="$work/probe-ours-$ds-$scope-$stamp.json"
+probe_peer="$work/probe-regl-$ds-$scope-$stamp.json"
+(cd "$repo" && node bench/explorer/probe.mjs ours "$url" "$runs") > "$probe_ours"
+(cd "$repo" && node bench/explorer/probe.mjs regl "http://127.0.0.1:$port/index.html" "$runs") > "$probe_peer"
+load3=$(cut -d' ' -f1-3 /proc/loadavg)
+echo
+echo "probe (load average after: $load3): $probe_ours $probe_peer"
+python3 "$here/table.py" --probe "$probe_ours" "$probe_peer"

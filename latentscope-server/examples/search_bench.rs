@@ -35,7 +35,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut m = ds.read_embedding(id)?;
     unit_rows(&mut m.data, m.cols);
     let (rows, cols) = (m.rows, m.cols);
-    println!("{rows} rows × {cols}: read in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "{rows} rows × {cols}: read in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let picks: Vec<usize> = (0..queries).map(|i| i * rows / queries).collect();
     let row = |r: usize| &m.data[r * cols..(r + 1) * cols];
 
@@ -77,7 +80,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let found = index.search(row(q), k + 1);
             ms.push(t.elapsed().as_secs_f64() * 1e3);
             let got: Vec<(usize, f32)> = found.into_iter().filter(|f| f.0 != q).take(k).collect();
-            hits += got.iter().filter(|g| want.iter().any(|w| w.0 == g.0)).count();
+            hits += got
+                .iter()
+                .filter(|g| want.iter().any(|w| w.0 == g.0))
+                .count();
             let kth = want.last().map_or(f32::NEG_INFINITY, |w| w.1);
             close += got.iter().filter(|g| g.1 >= kth - 1e-6).count();
         }
@@ -105,7 +111,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("saved in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let back = HnswIndex::load(&dir, "bench", &record)?;
-    println!("loaded in {:.1} s ({} rows)", t.elapsed().as_secs_f64(), back.rows());
+    println!(
+        "loaded in {:.1} s ({} rows)",
+        t.elapsed().as_secs_f64(),
+        back.rows()
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

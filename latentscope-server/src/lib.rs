@@ -22,8 +22,8 @@ pub mod lod;
 mod openapi;
 mod routes;
 pub mod search;
-mod whole;
 pub mod state;
+mod whole;
 
 use std::sync::Arc;
 
@@ -39,6 +39,12 @@ pub fn router(config: ServeConfig) -> axum::Router {
 /// The OpenAPI document of every route (what `/api/openapi.json` serves).
 pub fn openapi_json() -> String {
     routes::openapi_json()
+}
+
+/// `docs/api.md`: the OpenAPI document as Markdown.
+pub fn api_markdown() -> String {
+    let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap_or_default();
+    openapi::markdown(&doc)
 }
 
 /// Binds `config.host:config.port` and serves until the process ends (or

@@ -138,3 +138,145 @@ impl Modify for ErrorResponses {
     components(schemas(ErrorBody))
 )]
 pub(crate) struct ApiDoc;
+
+/// `docs/api.md`: the OpenAPI document as a page to read (every route with
+/// its parameters, body and answers). Made by `cargo run --example api_doc`;
+/// a test keeps the committed page current.
+pub(crate) fn markdown(doc: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").trim().replace('\n', " ");
+    let _ = writeln!(
+        out,
+        "# The HTTP API of `latentscope serve`\n\n\
+         Generated from the code (`cargo run -p latentscope-server --example api_doc > docs/api.md`); \
+         the same description is served as OpenAPI 3.1 at `/api/openapi.json`. \
+         Errors are JSON `{{error, code}}` with the codes of [errors.md](errors.md). \
+         Per-point data is Arrow IPC (`application/vnd.apache.arrow.stream`), never JSON.\n"
+    );
+    let schema_name = |s: &serde_json::Value| -> String {
+        if let Some(r) = s.get("$ref").and_then(|r| r.as_str()) {
+            return format!("`{}`", r.rsplit('/').next().unwrap_or(r));
+        }
+        match s.get("type").and_then(|t| t.as_str()) {
+            Some("array") => format!("array of {}", {
+                let items = &s["items"];
+                if let Some(r) = items.get("$ref").and_then(|r| r.as_str()) {
+                    format!("`{}`", r.rsplit('/').next().unwrap_or(r))
+                } else {
+                    items
+                        .get("type")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or("any")
+                        .to_string()
+                }
+            }),
+            Some(t) => t.to_string(),
+            None => "any".into(),
+        }
+    };
+    let empty = serde_json::Map::new();
+    let paths = doc["paths"].as_object().unwrap_or(&empty);
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let Some(op) = item.get(method) else { continue };
+            let _ = writeln!(out, "## `{} {path}`\n", method.to_uppercase());
+            let summary = text(&op["summary"]);
+            if !summary.is_empty() {
+                let _ = writeln!(out, "{summary}\n");
+            }
+            let description = text(&op["description"]);
+            if !description.is_empty() {
+                let _ = writeln!(out, "{description}\n");
+            }
+            if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
+                let _ = writeln!(
+                    out,
+                    "| parameter | in | type | required | description |\n|---|---|---|---|---|"
+                );
+                for p in params {
+                    let mut ty = schema_name(&p["schema"]);
+                    if let Some(pattern) = p["schema"]["pattern"].as_str() {
+                        let _ = write!(ty, ", pattern `{}`", pattern.replace('|', "\\|"));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "| `{}` | {} | {ty} | {} | {} |",
+                        text(&p["name"]),
+                        text(&p["in"]),
+                        if p["required"].as_bool() == Some(true) {
+                            "yes"
+                        } else {
+                            "no"
+                        },
+                        text(&p["description"]).replace('|', "\\|"),
+                    );
+                }
+                out.push('\n');
+            }
+            if let Some(content) = op["requestBody"]["content"].as_object() {
+                for (media, c) in content {
+                    let _ = writeln!(out, "Body: `{media}`, {}\n", schema_name(&c["schema"]));
+                }
+            }
+            if let Some(responses) = op["responses"].as_object() {
+                for (status, r) in responses {
+                    let media: Vec<String> = r["content"]
+                        .as_object()
+                        .map(|c| {
+                            c.iter()
+                                .map(|(m, c)| format!("`{m}` {}", schema_name(&c["schema"])))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "- **{status}**: {}{}",
+                        text(&r["description"]),
+                        if media.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", media.join(", "))
+                        }
+                    );
+                }
+                out.push('\n');
+            }
+        }
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object() {
+        let _ = writeln!(out, "## Schemas\n");
+        for (name, s) in schemas {
+            let _ = writeln!(out, "### `{name}`\n");
+            let description = text(&s["description"]);
+            if !description.is_empty() {
+                let _ = writeln!(out, "{description}\n");
+            }
+            if let Some(props) = s["properties"].as_object() {
+                let required: Vec<&str> = s["required"]
+                    .as_array()
+                    .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "| field | type | required | description |\n|---|---|---|---|"
+                );
+                for (field, p) in props {
+                    let _ = writeln!(
+                        out,
+                        "| `{field}` | {} | {} | {} |",
+                        schema_name(p),
+                        if required.contains(&field.as_str()) {
+                            "yes"
+                        } else {
+                            "no"
+                        },
+                        text(&p["description"]).replace('|', "\\|"),
+                    );
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}

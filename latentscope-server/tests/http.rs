@@ -230,13 +230,19 @@ async fn the_read_routes_over_http() {
         format!("{base}/api/datasets/pypi-2k/rows?indices=1&indices=x"),
     )
     .await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
+    );
     let (s, v) = json(
         &client,
         format!("{base}/api/datasets/pypi-2k/columns/summary/values?limit=10001"),
     )
     .await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
+    );
 
     // Similarity search: exact, the true top-k by cosine (brute force here).
     let ds = DataDir::open(&data).dataset("pypi-2k").unwrap();
@@ -435,7 +441,12 @@ async fn the_read_routes_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let page = r.text().await.unwrap();
     let assets: Vec<&str> = page
         .split(['"', '\''])
@@ -447,11 +458,17 @@ async fn the_read_routes_over_http() {
         assert_eq!(r.status(), StatusCode::OK, "{asset}");
         let kind = r.headers()["content-type"].to_str().unwrap().to_string();
         assert!(
-            kind.starts_with("text/javascript") || kind.starts_with("text/css") || kind.starts_with("image/"),
+            kind.starts_with("text/javascript")
+                || kind.starts_with("text/css")
+                || kind.starts_with("image/"),
             "{asset}: {kind}"
         );
     }
-    let r = client.get(format!("{base}/assets/nothing.js")).send().await.unwrap();
+    let r = client
+        .get(format!("{base}/assets/nothing.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // The API is described once, and every route is in the description.
@@ -638,10 +655,35 @@ async fn above_the_threshold_search_moves_to_the_graph() {
         }
     }
     assert_eq!(graph["mode"], "hnsw", "the graph was never ready");
-    let exact: Vec<u64> = first["indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
-    let found: Vec<u64> = graph["indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let exact: Vec<u64> = first["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let found: Vec<u64> = graph["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     assert_eq!(found[0], 17, "a row is its own nearest");
     let hits = found.iter().filter(|f| exact.contains(f)).count();
     assert!(hits >= 8, "{hits}/10 of the exact answer");
-    assert_eq!(listing(&data), before, "the server wrote under the data directory");
+    assert_eq!(
+        listing(&data),
+        before,
+        "the server wrote under the data directory"
+    );
+}
+
+/// `docs/api.md` is the OpenAPI document as it is now.
+#[test]
+fn the_api_page_is_current() {
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
+    let committed = std::fs::read_to_string(&page).unwrap_or_default();
+    assert!(
+        committed == latentscope_server::api_markdown(),
+        "docs/api.md is out of date: cargo run -p latentscope-server --example api_doc > docs/api.md"
+    );
 }

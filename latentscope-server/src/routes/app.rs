@@ -105,9 +105,20 @@ mod tests {
 
     #[test]
     fn only_plain_relative_paths_name_a_built_file() {
-        assert_eq!(build_path("/assets/index-abc.js"), Some("assets/index-abc.js"));
+        assert_eq!(
+            build_path("/assets/index-abc.js"),
+            Some("assets/index-abc.js")
+        );
         assert_eq!(build_path("/index.html"), Some("index.html"));
-        for bad in ["/", "/../etc/passwd", "/assets/../x", "/.env", "//x", "/a\\b", "x"] {
+        for bad in [
+            "/",
+            "/../etc/passwd",
+            "/assets/../x",
+            "/.env",
+            "//x",
+            "/a\\b",
+            "x",
+        ] {
             assert_eq!(build_path(bad), None, "{bad}");
         }
     }

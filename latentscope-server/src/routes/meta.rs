@@ -49,7 +49,11 @@ fn scope_summary(state: &AppState, ds: &Dataset, id: ScopeId) -> Value {
     // A thumbnail only where the umap's PNG exists (an imported layout may
     // have none), so a page never asks for a missing file.
     let thumbnail = meta.as_ref().and_then(|m| {
-        let key = ds.key(&format!("{}/{}.png", latentscope_core::UmapId::FOLDER, m.umap_id));
+        let key = ds.key(&format!(
+            "{}/{}.png",
+            latentscope_core::UmapId::FOLDER,
+            m.umap_id
+        ));
         state
             .path_of(&key)
             .is_file()

@@ -124,7 +124,11 @@ pub(crate) async fn nn(
     let graph = (vectors.rows > state.config.exact_up_to)
         .then(|| state.graph(&ds, embedding, vectors.clone()))
         .flatten();
-    let mode = if graph.is_some() { SearchMode::Hnsw } else { SearchMode::Exact };
+    let mode = if graph.is_some() {
+        SearchMode::Hnsw
+    } else {
+        SearchMode::Exact
+    };
     let best = tokio::task::spawn_blocking(move || match graph {
         Some(g) => g.search(&query, k),
         None => search::exact(&vectors2.data, vectors2.cols, &query, k),

@@ -180,7 +180,7 @@ impl HnswIndex {
         params: HnswParams,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Self {
-        let rows = if cols == 0 { 0 } else { vectors.len() / cols };
+        let rows = vectors.len().checked_div(cols).unwrap_or(0);
         let layers = 16;
         let graph = Hnsw::new(
             params.connections.clamp(2, 255),
@@ -207,7 +207,10 @@ impl HnswIndex {
 
     /// The same graph searched with `ef_search` candidates.
     pub fn with_ef_search(&self, ef_search: usize) -> HnswView<'_> {
-        HnswView { index: self, ef_search }
+        HnswView {
+            index: self,
+            ef_search,
+        }
     }
 
     /// The rows in the graph.
@@ -250,13 +253,13 @@ impl HnswIndex {
         let staging = dir.join(format!(".{basename}.tmp"));
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).map_err(io(&staging))?;
-        let written = self
-            .graph
-            .file_dump(&staging, basename)
-            .map_err(|e| IndexError::Invalid {
-                path: staging.clone(),
-                reason: e.to_string(),
-            })?;
+        let written =
+            self.graph
+                .file_dump(&staging, basename)
+                .map_err(|e| IndexError::Invalid {
+                    path: staging.clone(),
+                    reason: e.to_string(),
+                })?;
         let mut record = record.clone();
         for (ext, check) in [
             ("hnsw.graph", &mut record.graph_file),
@@ -283,12 +286,14 @@ impl HnswIndex {
     pub fn record(dir: &Path, basename: &str) -> Result<Option<IndexRecord>, IndexError> {
         let path = dir.join(format!("{basename}.json"));
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| IndexError::Invalid {
-                    path,
-                    reason: e.to_string(),
-                }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| IndexError::Invalid {
+                        path,
+                        reason: e.to_string(),
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(IndexError::Io { path, source }),
         }
@@ -303,7 +308,10 @@ impl HnswIndex {
             path: graph_path.clone(),
             reason,
         };
-        for (ext, want) in [("hnsw.graph", record.graph_file), ("hnsw.data", record.data_file)] {
+        for (ext, want) in [
+            ("hnsw.graph", record.graph_file),
+            ("hnsw.data", record.data_file),
+        ] {
             let path = dir.join(format!("{basename}.{ext}"));
             let got = FileCheck::of(&path).map_err(|source| IndexError::Io {
                 path: path.clone(),
@@ -393,7 +401,9 @@ mod tests {
     fn clustered(n: usize, cols: usize) -> Vec<f32> {
         let mut s = 42u64;
         let mut rnd = move || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
         };
         let centres: Vec<f32> = (0..20 * cols).map(|_| rnd()).collect();
@@ -454,7 +464,11 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            ["embedding-001.hnsw.data", "embedding-001.hnsw.graph", "embedding-001.json"]
+            [
+                "embedding-001.hnsw.data",
+                "embedding-001.hnsw.graph",
+                "embedding-001.json"
+            ]
         );
     }
 

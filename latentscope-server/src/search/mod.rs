@@ -97,11 +97,7 @@ impl TopK {
             .select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         self.best.truncate(k);
         if self.best.len() == self.k {
-            self.floor = self
-                .best
-                .iter()
-                .map(|b| b.1)
-                .fold(f32::INFINITY, f32::min);
+            self.floor = self.best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
         }
     }
 
@@ -164,7 +160,9 @@ mod tests {
         let mut s = seed;
         let mut v: Vec<f32> = (0..n * cols)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
             })
             .collect();
@@ -196,6 +194,9 @@ mod tests {
     fn ties_go_to_the_lower_row_and_k_may_exceed_the_rows() {
         let v = vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0];
         let got = exact(&v, 2, &[1.0, 0.0], 10);
-        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![0, 2, 3, 1]);
+        assert_eq!(
+            got.iter().map(|g| g.0).collect::<Vec<_>>(),
+            vec![0, 2, 3, 1]
+        );
     }
 }
