@@ -56,3 +56,11 @@ pub(crate) fn at_most(
         v => Ok(v.unwrap_or(default)),
     }
 }
+
+/// An optional list of whole numbers.
+pub(crate) fn opt_vec_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u64>>, D::Error> {
+    match Option::<Vec<serde_json::Number>>::deserialize(d)? {
+        None => Ok(None),
+        Some(v) => v.iter().map(whole).collect::<Result<_, _>>().map(Some),
+    }
+}

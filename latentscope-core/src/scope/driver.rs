@@ -15,6 +15,20 @@ use crate::error::{Error, Result};
 use crate::ids::{ClusterId, EmbeddingId, NumberedId, ScopeId, UmapId};
 use crate::meta::{LATENTSCOPE_VERSION, PYTHON_FORMAT_VERSION};
 
+/// What a scope derived by curation carries instead of its clustering's
+/// assignment.
+#[derive(Debug, Clone)]
+pub(crate) struct Curated {
+    /// Each row's cluster.
+    pub(crate) clusters: Vec<i64>,
+    /// Each row's deleted flag.
+    pub(crate) deleted: Vec<bool>,
+    /// The edits, as `scopes-NNN-transactions.json` lists them.
+    pub(crate) transactions: Value,
+    /// The scope the edits were made on.
+    pub(crate) derived_from: ScopeId,
+}
+
 impl Dataset {
     /// Checks that the four ids exist and belong together: the umap was made
     /// from the embedding, the clustering from the umap, the labels from the
@@ -66,9 +80,43 @@ impl Dataset {
         label: &str,
         description: &str,
     ) -> Result<ScopeId> {
+        self.write_scope(parts, label, description, None)
+    }
+
+    /// Writes a scope; `curated` carries the rows' clusters and deleted
+    /// flags of a scope derived by curation, and its edits.
+    pub(crate) fn write_scope(
+        &self,
+        parts: &ScopeParts,
+        label: &str,
+        description: &str,
+        curated: Option<Curated>,
+    ) -> Result<ScopeId> {
         self.check_scope_parts(parts)?;
         let layout = self.read_umap(parts.umap)?;
         let ClusterAssignment { clusters, raw } = self.read_cluster(parts.cluster)?;
+        let n_rows = clusters.len();
+        let (clusters, deleted, transactions, derived_from) = match curated {
+            Some(c) if c.clusters.len() == n_rows && c.deleted.len() == n_rows => {
+                (c.clusters, c.deleted, c.transactions, Some(c.derived_from))
+            }
+            Some(c) => {
+                return Err(Error::Mismatch {
+                    message: format!(
+                        "curating {}: {} clusters and {} deleted flags for {n_rows} rows",
+                        c.derived_from,
+                        c.clusters.len(),
+                        c.deleted.len()
+                    ),
+                });
+            }
+            None => (
+                clusters,
+                vec![false; n_rows],
+                Value::Array(Vec::new()),
+                None,
+            ),
+        };
         let label_rows = self.read_labels(parts.labels)?;
         let n = self.rows() as usize;
         if layout.len() != n || clusters.len() != n {
@@ -119,7 +167,7 @@ impl Dataset {
                 ),
                 (
                     "deleted".into(),
-                    Arc::new(BooleanArray::from(vec![false; n])),
+                    Arc::new(BooleanArray::from(deleted.clone())),
                 ),
             ];
             if with_index {
@@ -158,20 +206,33 @@ impl Dataset {
         input_columns.extend(point_columns(false));
         let with_input = RecordBatch::try_from_iter(input_columns).map_err(format_error)?;
 
-        let claim = serde_json::json!({"parts": parts, "label": label, "description": description});
-        let spec = RunSpec::new("scope", &claim).reading([
+        let claim = serde_json::json!({
+            "parts": parts,
+            "label": label,
+            "description": description,
+            "derived_from": derived_from.map(|d| d.to_string()),
+        });
+        let mut reads = vec![
             parts.embedding.to_string(),
             parts.umap.to_string(),
             parts.cluster.to_string(),
             parts.labels.to_string(),
-        ]);
+        ];
+        reads.extend(derived_from.map(|d| d.to_string()));
+        let mut spec = RunSpec::new("scope", &claim).reading(reads);
+        if derived_from.is_some() {
+            // Each curation is a new scope, even when its edits repeat.
+            spec = spec.fresh();
+        }
         let artifact = self.begin::<ScopeId, _>(&spec)?;
         let id = artifact.id();
         let store = self.store().as_ref();
         let points_key = artifact.key(".parquet");
         table::write_batch(store, &points_key, &points)?;
         table::write_batch(store, &artifact.key("-input.parquet"), &with_input)?;
-        artifact.put("-transactions.json", b"[]")?;
+        let transactions = serde_json::to_vec_pretty(&transactions)
+            .map_err(|e| Error::invalid_parameter("transactions", "edits", e.to_string()))?;
+        artifact.put("-transactions.json", &transactions)?;
         let size = store.get(&points_key).map(|b| b.len()).unwrap_or(0);
         let cluster_labels_lookup = label_rows
             .iter()
@@ -233,7 +294,13 @@ impl Dataset {
             timestamp: Some(crate::time::now_python()),
             latentscope_version: Some(LATENTSCOPE_VERSION.into()),
             created_at: Some(crate::time::now_rfc3339()),
-            extra: Map::new(),
+            extra: derived_from
+                .map(|d| {
+                    let mut m = Map::new();
+                    m.insert("derived_from".into(), Value::String(d.to_string()));
+                    m
+                })
+                .unwrap_or_default(),
         };
         artifact.commit(&record)
     }

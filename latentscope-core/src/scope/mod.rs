@@ -5,12 +5,15 @@
 //! `tile_index_64`, `tile_index_128`, `cluster`, `raw_cluster`, `label`,
 //! `deleted`, `ls_index`), `scopes-NNN-input.parquet` (`index`, every input
 //! column, then the same columns but `ls_index`) and
-//! `scopes-NNN-transactions.json` (`[]`). The `.json` is written last.
+//! `scopes-NNN-transactions.json` (`[]`, or the edits of a scope derived by
+//! [`curate`]). The `.json` is written last.
 
 pub(crate) mod artifact;
+pub mod curate;
 pub(crate) mod driver;
 
 pub use artifact::{ScopeLabel, ScopeMeta};
+pub use curate::{Curation, LabelEdit, RowMove, ScopeEdits};
 
 use serde::{Deserialize, Serialize};
 

@@ -232,7 +232,7 @@ fn passes(cell: &Value, f: &Filter) -> ApiResult<bool> {
 }
 
 /// The rows that pass every filter, in row order.
-fn matching(input: &RecordBatch, filters: &[Filter], ds: &str) -> ApiResult<Vec<u64>> {
+pub(crate) fn matching(input: &RecordBatch, filters: &[Filter], ds: &str) -> ApiResult<Vec<u64>> {
     let columns: Vec<&ArrayRef> = filters
         .iter()
         .map(|f| column(input, &f.column, ds))

@@ -3,6 +3,8 @@
 
 mod app;
 mod columns;
+mod curate;
+mod export;
 mod files;
 mod meta;
 mod page;
@@ -78,8 +80,12 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(columns::values))
         .routes(routes!(search::nn))
         .routes(routes!(search::text))
-        .routes(routes!(tags::list))
-        .routes(routes!(tags::one))
+        .routes(routes!(tags::list, tags::create))
+        .routes(routes!(tags::one, tags::delete))
+        .routes(routes!(tags::add))
+        .routes(routes!(tags::remove))
+        .routes(routes!(export::export_post, export::export_get))
+        .routes(routes!(curate::curate))
         .routes(routes!(files::file))
 }
 

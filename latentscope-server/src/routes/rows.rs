@@ -86,6 +86,17 @@ pub(crate) fn cell(array: &dyn Array, row: usize) -> Value {
     }
 }
 
+/// A 404 naming the first of `rows` past the dataset's end.
+pub(crate) fn check_rows<'a>(rows: impl IntoIterator<Item = &'a u64>, n: u64) -> ApiResult<()> {
+    match rows.into_iter().find(|&&r| r >= n) {
+        Some(r) => Err(ApiError::new(
+            "not_found",
+            format!("row {r} is out of range: the dataset has {n} rows"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The records of `indices` (in the order asked), with the chosen columns.
 pub(crate) fn records(
     batch: &RecordBatch,
