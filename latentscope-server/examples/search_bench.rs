@@ -66,11 +66,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(e) = std::env::var("HNSW_EFC") {
         params.ef_construction = e.parse()?;
     }
+    // HNSW_LOAD=1: the graph `latentscope index` wrote for this embedding.
     let t = Instant::now();
-    let index = HnswIndex::build(&m.data, cols, params, &|_| {});
-    let build_s = t.elapsed().as_secs_f64();
-    println!("hnsw {params:?}: built in {build_s:.1} s");
-    for ef in [32, 64, params.ef_search, 128, 192] {
+    let (index, build_s) = if std::env::var_os("HNSW_LOAD").is_some() {
+        let dir = std::path::Path::new(&args[0]).join(&args[1]).join("indexes");
+        let record = HnswIndex::record(&dir, &args[2])?.ok_or("no index: run latentscope index")?;
+        params = record.params;
+        let index = HnswIndex::load(&dir, &args[2], &record)?;
+        println!(
+            "hnsw {params:?}: built by latentscope index in {:.1} s, loaded in {:.1} s",
+            record.build_seconds,
+            t.elapsed().as_secs_f64()
+        );
+        (index, record.build_seconds)
+    } else {
+        let index = HnswIndex::build(&m.data, cols, params, &|_| {});
+        let build_s = t.elapsed().as_secs_f64();
+        println!("hnsw {params:?}: built in {build_s:.1} s");
+        (index, build_s)
+    };
+    let efs: Vec<usize> = std::env::var("HNSW_EF")
+        .ok()
+        .map(|s| s.split(',').filter_map(|e| e.parse().ok()).collect())
+        .unwrap_or_else(|| vec![32, 64, params.ef_search, 128, 192]);
+    for ef in efs {
         let index = index.with_ef_search(ef);
         let mut hits = 0;
         let mut close = 0;
@@ -94,6 +113,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             percentile(ms.clone(), 0.5),
             percentile(ms, 0.99)
         );
+    }
+    if std::env::var_os("HNSW_LOAD").is_some() {
+        return Ok(());
     }
     let dir = std::env::temp_dir().join("latentscope-search-bench");
     let record = IndexRecord {

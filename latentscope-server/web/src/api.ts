@@ -155,3 +155,81 @@ export class RowCache {
     return q;
   }
 }
+
+/** A JSON request with a JSON body (writes and POST reads; same origin, so the server's Origin check passes). */
+export function sendJSON<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  return getJSON<T>(url, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  });
+}
+
+export const dsUrl = (ds: string) => `/api/datasets/${enc(ds)}`;
+export const tagUrl = (ds: string, t: string) => `${dsUrl(ds)}/tags/${enc(t)}`;
+
+/** Rows by index with some columns (POST, up to 10,000 at a time). */
+export async function fetchRows(ds: string, indices: ArrayLike<number>, columns?: string[], signal?: AbortSignal): Promise<Row[]> {
+  const out: Row[] = [];
+  for (let i = 0; i < indices.length; i += 10_000) {
+    const part = Array.from((indices as Uint32Array).slice(i, i + 10_000));
+    out.push(...(await sendJSON<Row[]>('POST', `${dsUrl(ds)}/rows`, columns ? { indices: part, columns } : { indices: part }, signal)));
+  }
+  return out;
+}
+
+export interface TagSummary {
+  name: string;
+  count: number;
+}
+
+export interface ExportBody {
+  indices?: number[];
+  tag?: string;
+  format: 'parquet' | 'csv' | 'jsonl';
+}
+
+/** Saves what the export route answers as a file download; returns the file name. */
+export async function exportRows(ds: string, scope: string, body: ExportBody): Promise<string> {
+  const r = await fetch(`${scopeUrl(ds, scope)}/export`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) {
+    let msg = `${r.status} ${r.statusText}`;
+    try {
+      const e = await r.json();
+      if (e?.error) msg = String(e.error);
+    } catch {
+      /* not JSON */
+    }
+    throw new HttpError(r.status, msg);
+  }
+  const cd = r.headers.get('Content-Disposition') ?? '';
+  const m = cd.match(/filename\*?=(?:UTF-8'')?"?([^";]+)"?/i);
+  const name = m ? decodeURIComponent(m[1]) : `${ds}-${scope}.${body.format}`;
+  const blob = await r.blob();
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+  return name;
+}
+
+export interface CurateBody {
+  labels?: { cluster: number; label?: string; description?: string }[];
+  moves?: { indices: number[]; cluster: number }[];
+  deleted?: number[];
+  restored?: number[];
+  label?: string;
+  description?: string;
+}
+export interface CurateResult {
+  scope: string;
+  labels: string | null;
+}

@@ -20,11 +20,11 @@ if (route) {
     performance.mark('ls:gl-start');
     const canvas = document.createElement('canvas');
     canvas.className = 'map-canvas';
-    // The size the layout will give it (style.css: a 46 px top bar, a
+    // The size the layout will give it (style.css: a 46 px top bar and a 42 px rows bar, a
     // 290 px cluster panel beside the map above 900 px), so that fitting it
     // later does not reallocate the drawing buffer.
     canvas.width = Math.max(1, innerWidth > 900 ? innerWidth - 290 : innerWidth);
-    canvas.height = Math.max(1, innerHeight - 46);
+    canvas.height = Math.max(1, innerHeight - 46 - 42);
     renderer = new Renderer(canvas);
     performance.mark('ls:gl-ready');
   } catch {

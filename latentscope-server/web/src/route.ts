@@ -1,6 +1,7 @@
 // Addresses: `/` (datasets) and `/datasets/{ds}/explore/{scope}`; the view
 // (centre, zoom) and selection live in the hash so a link reopens them.
 import type { View } from './map/explorer';
+import type { Filter, Search, Shape } from './store';
 
 export interface ExploreRoute {
   ds: string;
@@ -22,6 +23,37 @@ export interface HashState {
   cluster: number | null;
   row: number | null;
   color: string | null;
+  filters: Filter[];
+  search: Search | null;
+  shapes: Shape[];
+}
+
+/** Shapes as text: `b:x0,y0,x1,y1;l:x,y,x,y,…` (data coordinates, 6 decimals). */
+function shapesText(shapes: Shape[]): string {
+  return shapes.map((s) => `${s.kind === 'box' ? 'b' : 'l'}:${s.pts.map((v) => +v.toFixed(6)).join(',')}`).join(';');
+}
+
+function parseShapes(t: string | null): Shape[] {
+  if (!t) return [];
+  const out: Shape[] = [];
+  for (const part of t.split(';')) {
+    const m = part.match(/^([bl]):(.*)$/);
+    if (!m) continue;
+    const pts = m[2].split(',').map(Number);
+    if (pts.some((v) => !Number.isFinite(v)) || pts.length % 2 || (m[1] === 'b' ? pts.length !== 4 : pts.length < 6)) continue;
+    out.push({ kind: m[1] === 'b' ? 'box' : 'lasso', pts });
+  }
+  return out;
+}
+
+function parseFilters(t: string | null): Filter[] {
+  if (!t) return [];
+  try {
+    const v = JSON.parse(t);
+    return Array.isArray(v) ? v.filter((f) => f && typeof f === 'object' && ['cluster', 'tag', 'value', 'range'].includes(f.kind)) : [];
+  } catch {
+    return [];
+  }
 }
 
 export function readHash(hash = location.hash): HashState {
@@ -38,6 +70,9 @@ export function readHash(hash = location.hash): HashState {
     cluster: num('cluster'),
     row: num('row'),
     color: p.get('color'),
+    filters: parseFilters(p.get('filter')),
+    search: p.get('q') ? { mode: p.get('qm') === 'text' ? 'text' : 'nn', query: p.get('q')! } : null,
+    shapes: parseShapes(p.get('sel')),
   };
 }
 
@@ -53,6 +88,12 @@ export function writeHash(s: HashState): string {
   if (s.cluster !== null) p.set('cluster', String(s.cluster));
   if (s.row !== null) p.set('row', String(s.row));
   if (s.color && s.color !== 'cluster') p.set('color', s.color);
+  if (s.filters.length) p.set('filter', JSON.stringify(s.filters));
+  if (s.search) {
+    p.set('q', s.search.query);
+    p.set('qm', s.search.mode);
+  }
+  if (s.shapes.length) p.set('sel', shapesText(s.shapes));
   const str = p.toString();
   return str ? `#${str}` : '';
 }

@@ -52,6 +52,16 @@ export class Explorer {
   private hull: SVGPathElement;
   private hoverDot: SVGCircleElement;
   private pinDot: SVGCircleElement;
+  private rowDot: SVGCircleElement;
+  private selPath: SVGPathElement;
+  /** The shape being drawn (screen px), or null. */
+  private drawing: { kind: 'box' | 'lasso'; pts: number[]; add: boolean; id: number } | null = null;
+  private justSelected = false;
+  /** performance.now() of the last selection gesture's end, until its colours are on screen. */
+  private selectT0 = 0;
+  private selectShown = false;
+  /** The scope as loaded (before the curation edits), per ScopeData. */
+  private originals = new WeakMap<ScopeData, { cluster: Uint32Array; deleted: Uint8Array; labels: LabelInfo[] }>();
   private atlas: LabelAtlas;
   private labelVerts = new Float32Array(24 * 64);
   private labelWidths = new Map<string, number>();
@@ -126,7 +136,13 @@ export class Explorer {
     this.pinDot = document.createElementNS(svgNS, 'circle') as SVGCircleElement;
     this.pinDot.setAttribute('class', 'pin-dot');
     this.pinDot.setAttribute('r', '7');
-    this.svg.append(this.hull, this.pinDot, this.hoverDot);
+    this.rowDot = document.createElementNS(svgNS, 'circle') as SVGCircleElement;
+    this.rowDot.setAttribute('class', 'row-dot');
+    this.rowDot.setAttribute('r', '8');
+    this.rowDot.setAttribute('data-testid', 'row-dot');
+    this.selPath = document.createElementNS(svgNS, 'path') as SVGPathElement;
+    this.selPath.setAttribute('class', 'sel-path');
+    this.svg.append(this.hull, this.selPath, this.pinDot, this.rowDot, this.hoverDot);
     el.appendChild(this.svg);
     parent.appendChild(el);
 
@@ -137,6 +153,8 @@ export class Explorer {
 
     this.zoomB = zoom<ZoomEl, unknown>()
       .scaleExtent([0.5, 8192])
+      // Dragging pans with the pan tool (or the middle button); the wheel always zooms.
+      .filter((e: MouseEvent) => e.type === 'wheel' || (!e.ctrlKey && ((S.tool.value === 'pan' && !e.button) || e.button === 1)))
       .on('start', (e: D3ZoomEvent<ZoomEl, unknown>) => {
         if (e.sourceEvent && e.sourceEvent.type !== 'wheel') S.hovered.value = null;
       })
@@ -157,6 +175,10 @@ export class Explorer {
     el.addEventListener('pointerleave', this.onLeave);
     el.addEventListener('click', this.onClick);
     el.addEventListener('dblclick', this.onDblClick);
+    el.addEventListener('pointerdown', this.onSelDown);
+    el.addEventListener('pointermove', this.onSelMove);
+    el.addEventListener('pointerup', this.onSelUp);
+    el.addEventListener('pointercancel', this.onSelCancel);
 
     this.disposers.push(
       effect(() => {
@@ -174,8 +196,25 @@ export class Explorer {
         this.setColorBy(c);
       }),
       effect(() => {
+        S.focus.value;
+        this.refill();
+      }),
+      effect(() => {
+        const t = S.tool.value;
+        this.el.classList.toggle('selecting', t !== 'pan');
+      }),
+      effect(() => {
+        S.shapes.value;
+        this.computeSelection();
+      }),
+      effect(() => {
+        const e = S.edits.value;
+        this.applyEdits(e);
+      }),
+      effect(() => {
         const h = S.hovered.value;
         S.pinned.value;
+        S.tableHover.value;
         this.overlayDirty = true;
         this.updateOverlays();
         // The hovered cluster's label is drawn by the map.
@@ -196,6 +235,21 @@ export class Explorer {
       const d = this.data;
       const j = d && row >= 0 && row < d.rowToLod.length ? d.rowToLod[row] : -1;
       if (d && j >= 0) this.animateTo({ x: d.xy[2 * j], y: d.xy[2 * j + 1], k: Math.max(this.t.k, 16) });
+    };
+    S.lookups.rowCount = () => this.data?.rowToLod.length ?? 0;
+    S.lookups.clusterMask = (c: number) => {
+      const d = this.data;
+      if (!d) return null;
+      const m = new Uint8Array(d.rowToLod.length);
+      for (let i = 0; i < d.loaded; i++) if (d.cluster[i] === c && !d.deleted[i]) m[d.idx[i]] = 1;
+      return m;
+    };
+    S.lookups.liveMask = () => {
+      const d = this.data;
+      if (!d) return null;
+      const m = new Uint8Array(d.rowToLod.length);
+      for (let i = 0; i < d.loaded; i++) if (!d.deleted[i]) m[d.idx[i]] = 1;
+      return m;
     };
     Object.assign(ls, {
       project: (row: number) => this.project(row),
@@ -223,6 +277,38 @@ export class Explorer {
         }
         return n;
       },
+      /** The selected rows (ascending ls_index). */
+      selection: () => Array.from(S.selection.value ?? []),
+      /** The selection shapes in data coordinates. */
+      shapes: () => S.shapes.value,
+      /** Whether a row's point is drawn dimmed (outside the focus or the selected cluster), null if not shown. */
+      isDimmed: (row: number) => {
+        const d = this.data;
+        const j = d && row >= 0 && row < d.rowToLod.length ? d.rowToLod[row] : -1;
+        if (!d || j < 0 || d.colors[4 * j + 3] === 0) return null;
+        const f = S.focus.value;
+        const c = S.selectedCluster.value;
+        return (!!f && !f.mask[row]) || (c !== null && d.cluster[j] !== c);
+      },
+      /** The label texts placed on the map in the last frame. */
+      labelTexts: () => this.labelBoxes.map((b) => this.data?.json.labels[b.c]?.label ?? ''),
+      /** Selects by shapes in data coordinates (tests, benchmarks). */
+      select: (shapes: S.Shape[]) => {
+        this.selectT0 = performance.now();
+        this.selectShown = false;
+        S.shapes.value = shapes;
+      },
+      clusterOf: (row: number) => S.lookups.clusterOf(row),
+      /** Data coordinates of a viewport position. */
+      toData: (x: number, y: number) => {
+        const rect = this.el.getBoundingClientRect();
+        return this.toData(x - rect.left, y - rect.top);
+      },
+      toScreen: (x: number, y: number) => {
+        const [sx, sy] = this.toScreen(x, y);
+        const rect = this.el.getBoundingClientRect();
+        return { x: rect.left + sx, y: rect.top + sy };
+      },
       coords: (row: number) => {
         const d = this.data;
         const j = d && row >= 0 && row < d.rowToLod.length ? d.rowToLod[row] : -1;
@@ -248,9 +334,15 @@ export class Explorer {
     const rect = this.el.getBoundingClientRect();
     if (!initial && rect.width === this.W && rect.height === this.H) return;
     const keep = initial ?? (this.W > 1 ? this.view() : null);
+    const prev = this.W > 1 ? { W: this.W, H: this.H, ks: this.t.k * this.s0 } : null;
     this.W = Math.max(1, rect.width);
     this.H = Math.max(1, rect.height);
     this.s0 = (Math.min(this.W, this.H) / 2) * 0.92;
+    if (!initial && keep && prev && prev.W === this.W && prev.H !== this.H) {
+      // Only the height changed (the table opened or closed): same scale,
+      // same centre, so nothing zooms.
+      keep.k = prev.ks / this.s0;
+    }
     this.dpr = this.r.software ? 1 : Math.min(window.devicePixelRatio || 1, 2);
     this.r.resize(this.W, this.H, this.dpr);
     this.zoomB.extent([
@@ -422,9 +514,14 @@ export class Explorer {
       this.requestFrame();
     });
     ls.loaded = d.loaded;
+    S.complete.value = d.complete;
     const done = () => {
       if (this.data !== d) return;
       ls.complete = true;
+      S.complete.value = true;
+      // Shapes drawn (or read from the address) while loading take every point now.
+      if (S.shapes.value.length) this.computeSelection();
+      if (S.edits.value.length) this.applyEdits(S.edits.value);
       this.overlayDirty = true;
       this.requestFrame();
       window.setTimeout(() => this.prefetch(), 1500);
@@ -482,7 +579,10 @@ export class Explorer {
     S.hovered.value = null;
     S.selectedCluster.value = null;
     S.pinned.value = null;
+    S.tableHover.value = null;
+    this.restoreOriginals(old);
     this.attach(d);
+    if (S.shapes.value.length) this.computeSelection();
     this.r.setFrom(from);
     this.transition = { start: performance.now(), dur: 900 };
     S.switching.value = null;
@@ -537,6 +637,7 @@ export class Explorer {
     const bg = S.dark.value ? BG_DARK : BG_LIGHT;
     const { colors, cluster, idx, deleted } = d;
     const un = d.unclustered;
+    const fm = S.focus.value?.mask ?? null;
     for (let i = start, e = start + count; i < e; i++) {
       const o = 4 * i;
       if (deleted[i]) {
@@ -558,7 +659,7 @@ export class Explorer {
         b = p[2];
         a = c === un ? 90 : 255;
       }
-      if (sel !== null && c !== sel) {
+      if ((sel !== null && c !== sel) || (fm !== null && !fm[idx[i]])) {
         // Dimmed, not hidden: faded towards the background.
         r = (2 * r + 3 * bg[0]) / 5;
         g = (2 * g + 3 * bg[1]) / 5;
@@ -582,6 +683,236 @@ export class Explorer {
     this.density.clear();
     this.density.add(d.xy, d.colors, 0, this.uploaded);
     this.invalidate();
+  }
+
+  /** Colours again (the focus changed): no new palette, no new label atlas. */
+  private refill() {
+    const d = this.data;
+    if (!d || !this.uploaded) return;
+    this.fillColors(0, this.uploaded);
+    this.density.clear();
+    this.density.add(d.xy, d.colors, 0, this.uploaded);
+    this.updateHighlight();
+    this.invalidate();
+  }
+
+  /** The rows in focus are drawn again on top, bigger, when there are not too many. */
+  private updateHighlight() {
+    const d = this.data;
+    const fm = S.focus.value?.mask ?? null;
+    if (!d || !fm) {
+      if (this.r.highlighted) this.r.setHighlight(new Uint32Array(0));
+      return;
+    }
+    const out = new Uint32Array(Math.min(this.uploaded, 300_000));
+    let k = 0;
+    const { idx, colors } = d;
+    for (let i = 0; i < this.uploaded; i++) {
+      if (fm[idx[i]] && colors[4 * i + 3] !== 0) {
+        if (k === out.length) {
+          k = 0; // too many to draw twice: dimming the others is enough
+          break;
+        }
+        out[k++] = i;
+      }
+    }
+    this.r.setHighlight(out.subarray(0, k));
+  }
+
+  // ---- selection -----------------------------------------------------------
+
+  /** The rows inside the selection shapes (every loaded point, drawn or not). */
+  private computeSelection() {
+    const d = this.data;
+    const shapes = S.shapes.value;
+    if (!shapes.length) {
+      if (S.selection.value) S.selection.value = null;
+      ls.selectionCount = 0;
+      return;
+    }
+    if (!d) return;
+    const t0 = performance.now();
+    const n = d.rowToLod.length;
+    const m = new Uint8Array(n);
+    const { xy, idx, deleted } = d;
+    const L = d.loaded;
+    for (const sh of shapes) {
+      const p = sh.pts;
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (let k = 0; k < p.length; k += 2) {
+        x0 = Math.min(x0, p[k]); x1 = Math.max(x1, p[k]);
+        y0 = Math.min(y0, p[k + 1]); y1 = Math.max(y1, p[k + 1]);
+      }
+      const box = sh.kind === 'box';
+      for (let i = 0; i < L; i++) {
+        const x = xy[2 * i], y = xy[2 * i + 1];
+        if (x < x0 || x > x1 || y < y0 || y > y1 || deleted[i]) continue;
+        if (box || inPolygon(p, x, y)) m[idx[i]] = 1;
+      }
+    }
+    let count = 0;
+    for (let r = 0; r < n; r++) count += m[r];
+    const rows = new Uint32Array(count);
+    for (let r = 0, k = 0; r < n; r++) if (m[r]) rows[k++] = r;
+    ls.selectionCount = count;
+    ls.selectComputeMs = Math.round(performance.now() - t0);
+    S.selection.value = rows;
+    this.overlayDirty = true;
+    this.requestFrame();
+  }
+
+  private rel(e: PointerEvent): [number, number] {
+    const rect = this.el.getBoundingClientRect();
+    return [e.clientX - rect.left, e.clientY - rect.top];
+  }
+
+  private onSelDown = (e: PointerEvent) => {
+    const tool = S.tool.value;
+    if (tool === 'pan' || e.button !== 0 || !this.data || this.transition) return;
+    const [sx, sy] = this.rel(e);
+    this.drawing = { kind: tool, pts: [sx, sy], add: e.shiftKey, id: e.pointerId };
+    try {
+      this.el.setPointerCapture(e.pointerId);
+    } catch {
+      /* synthetic pointer */
+    }
+    S.hovered.value = null;
+    e.preventDefault();
+  };
+
+  private onSelMove = (e: PointerEvent) => {
+    const dr = this.drawing;
+    if (!dr || e.pointerId !== dr.id) return;
+    const [sx, sy] = this.rel(e);
+    if (dr.kind === 'box') dr.pts = [dr.pts[0], dr.pts[1], sx, sy];
+    else {
+      const n = dr.pts.length;
+      if (Math.hypot(sx - dr.pts[n - 2], sy - dr.pts[n - 1]) >= 2) dr.pts.push(sx, sy);
+    }
+    this.drawSelPath();
+  };
+
+  private onSelUp = (e: PointerEvent) => {
+    const dr = this.drawing;
+    if (!dr || e.pointerId !== dr.id) return;
+    this.drawing = null;
+    const p = dr.pts;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (let k = 0; k < p.length; k += 2) {
+      x0 = Math.min(x0, p[k]); x1 = Math.max(x1, p[k]);
+      y0 = Math.min(y0, p[k + 1]); y1 = Math.max(y1, p[k + 1]);
+    }
+    this.overlayDirty = true;
+    this.requestFrame();
+    // A click, not a shape: the click handler pins the point under it.
+    if (x1 - x0 < 3 && y1 - y0 < 3) return;
+    if (dr.kind === 'lasso' && p.length < 6) return;
+    this.justSelected = true;
+    let shape: S.Shape;
+    if (dr.kind === 'box') {
+      const [ax, ay] = this.toData(x0, y1);
+      const [bx, by] = this.toData(x1, y0);
+      shape = { kind: 'box', pts: [ax, ay, bx, by] };
+    } else {
+      const pts: number[] = [];
+      for (let k = 0; k < p.length; k += 2) pts.push(...this.toData(p[k], p[k + 1]));
+      shape = { kind: 'lasso', pts };
+    }
+    this.selectT0 = performance.now();
+    this.selectShown = false;
+    S.shapes.value = dr.add ? [...S.shapes.value, shape] : [shape];
+  };
+
+  private onSelCancel = () => {
+    this.drawing = null;
+    this.overlayDirty = true;
+    this.requestFrame();
+  };
+
+  /** The selection outline: the shapes (data coordinates) and the one being drawn (screen px). */
+  private drawSelPath(): boolean {
+    let path = '';
+    const f = (v: number) => v.toFixed(1);
+    for (const sh of S.shapes.value) {
+      const p = sh.pts;
+      if (sh.kind === 'box') {
+        const [ax, ay] = this.toScreen(p[0], p[1]);
+        const [bx, by] = this.toScreen(p[2], p[3]);
+        path += `M${f(ax)},${f(ay)}L${f(bx)},${f(ay)}L${f(bx)},${f(by)}L${f(ax)},${f(by)}Z`;
+      } else {
+        for (let k = 0; k < p.length; k += 2) {
+          const [x, y] = this.toScreen(p[k], p[k + 1]);
+          path += `${k ? 'L' : 'M'}${f(x)},${f(y)}`;
+        }
+        path += 'Z';
+      }
+    }
+    const dr = this.drawing;
+    if (dr) {
+      const p = dr.pts;
+      if (dr.kind === 'box' && p.length === 4) path += `M${f(p[0])},${f(p[1])}L${f(p[2])},${f(p[1])}L${f(p[2])},${f(p[3])}L${f(p[0])},${f(p[3])}Z`;
+      else if (dr.kind === 'lasso') for (let k = 0; k < p.length; k += 2) path += `${k ? 'L' : 'M'}${f(p[k])},${f(p[k + 1])}`;
+    }
+    this.selPath.setAttribute('d', path);
+    this.selPath.style.display = path ? '' : 'none';
+    if (path) this.svg.style.display = '';
+    return !!path;
+  }
+
+  // ---- curation edits (shown at once, saved as a new scope by the panel) ----
+
+  private restoreOriginals(d: ScopeData) {
+    const o = this.originals.get(d);
+    if (!o) return;
+    d.cluster.set(o.cluster);
+    d.deleted.set(o.deleted);
+    d.json.labels = o.labels;
+    this.originals.delete(d);
+  }
+
+  private applyEdits(edits: S.Edit[]) {
+    const d = this.data;
+    if (!d) return;
+    let o = this.originals.get(d);
+    if (!edits.length && !o) return;
+    if (!d.complete) return; // applied when the last points arrive
+    if (!o) {
+      o = { cluster: d.cluster.slice(), deleted: d.deleted.slice(), labels: d.json.labels.map((l) => ({ ...l })) };
+      this.originals.set(d, o);
+    }
+    d.cluster.set(o.cluster);
+    d.deleted.set(o.deleted);
+    const labels = o.labels.map((l) => ({ ...l }));
+    let recount = false;
+    for (const e of edits) {
+      if (e.kind === 'label') {
+        const l = labels[e.cluster];
+        if (l) {
+          l.label = e.label;
+          l.description = e.description;
+        }
+      } else {
+        recount = true;
+        for (const r of e.rows) {
+          const j = r < d.rowToLod.length ? d.rowToLod[r] : -1;
+          if (j < 0) continue;
+          if (e.kind === 'move') d.cluster[j] = e.cluster;
+          else d.deleted[j] = 1;
+        }
+      }
+    }
+    if (recount) {
+      const c = new Array(labels.length).fill(0);
+      for (let i = 0; i < d.n; i++) if (!d.deleted[i] && d.cluster[i] < c.length) c[d.cluster[i]]++;
+      labels.forEach((l, k) => (l.count = c[k]));
+    }
+    if (!edits.length) {
+      this.restoreOriginals(d);
+    } else d.json.labels = labels;
+    S.labels.value = d.json.labels;
+    this.atlas.reset();
+    this.labelWidths.clear();
+    this.refill();
   }
 
   private colorToken = 0;
@@ -850,6 +1181,11 @@ export class Explorer {
         drawn = this.refineDrawn;
       }
     }
+    // The focus on top, bigger (while points still upload, from the next refill).
+    if (this.r.highlighted) {
+      const hs = style.size * 1.6 + this.dpr;
+      r.drawHighlight(cam, { ...style, size: hs, alpha: 1, round: hs >= 2.5 * this.dpr });
+    }
     // Labels from the second frame on: the first shows the points at once.
     if (!firstFrame) this.drawLabels(d, this.transition ? t : 1);
     else more = true;
@@ -869,6 +1205,18 @@ export class Explorer {
     const c1 = performance.now();
     if (this.overlayDirty) this.updateOverlays();
     ls.cpuMs = Math.round(c1 - c0);
+    if (this.selectT0 && !this.selectShown && (this.r.highlighted || !S.selection.value?.length) && S.selection.value) {
+      // The first frame that shows the selection highlighted (drawn on top).
+      this.selectShown = true;
+      ls.selectShownMs = Math.round(performance.now() - this.selectT0);
+    }
+    if (this.selectT0 && !moving && (this.mode === 'still' || this.mode === 'loading')) {
+      this.selectShown = false;
+      // The selection's colours are on screen for the whole view.
+      ls.selectMs = Math.round(performance.now() - this.selectT0);
+      S.selectMs.value = ls.selectMs as number;
+      this.selectT0 = 0;
+    }
     ls.overlayMs = Math.round(performance.now() - c1);
     if (more) this.requestFrame();
   };
@@ -955,6 +1303,10 @@ export class Explorer {
       any = true;
     };
     place(this.hoverDot, this.transition ? null : (h?.row ?? null));
+    const tr = S.tableHover.value;
+    place(this.rowDot, this.transition ? null : tr);
+    this.rowDot.setAttribute('data-row', tr === null ? '' : String(tr));
+    if (this.drawSelPath()) any = true;
     place(this.pinDot, this.transition ? null : S.pinned.value);
     // Hull of the hovered cluster, else of the selected one.
     const hc = h ? h.cluster : S.selectedCluster.value;
@@ -1102,6 +1454,10 @@ export class Explorer {
   };
 
   private onClick = (e: MouseEvent) => {
+    if (this.justSelected) {
+      this.justSelected = false;
+      return;
+    }
     if (e.defaultPrevented || !this.data) return;
     const rect = this.el.getBoundingClientRect();
     const sx = e.clientX - rect.left, sy = e.clientY - rect.top;
@@ -1126,4 +1482,15 @@ export class Explorer {
     const v = this.view();
     this.animateTo({ x: v.x + (x - v.x) / 2, y: v.y + (y - v.y) / 2, k: v.k * 2 }, 350);
   };
+}
+
+/** Whether (x, y) is inside the polygon [x, y, x, y, …] (even–odd rule). */
+export function inPolygon(p: number[], x: number, y: number): boolean {
+  let inside = false;
+  const n = p.length >> 1;
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const xi = p[2 * i], yi = p[2 * i + 1], xj = p[2 * j], yj = p[2 * j + 1];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
 }

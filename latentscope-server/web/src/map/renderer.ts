@@ -139,6 +139,8 @@ export class Renderer {
   private fromBuf: WebGLBuffer;
   private colBuf: WebGLBuffer;
   private capacity = 0;
+  private hlBuf: WebGLBuffer;
+  private hlCount = 0;
   private fromOn = false;
   private densityTex: WebGLTexture;
   private layers: { tex: WebGLTexture; fbo: WebGLFramebuffer; w: number; h: number }[] = [];
@@ -173,6 +175,7 @@ export class Renderer {
     this.points = new Program(gl, POINT_VS, POINT_FS);
     this.quad = new Program(gl, QUAD_VS, QUAD_FS);
 
+    this.hlBuf = gl.createBuffer()!;
     this.posBuf = gl.createBuffer()!;
     this.fromBuf = gl.createBuffer()!;
     this.colBuf = gl.createBuffer()!;
@@ -337,6 +340,30 @@ export class Renderer {
     for (let i = 0; i < ranges.length; i += 2) {
       if (ranges[i + 1] > 0) gl.drawArrays(gl.POINTS, ranges[i], ranges[i + 1]);
     }
+    gl.bindVertexArray(null);
+  }
+
+  /** The points drawn again on top, bigger (highlighted rows), by position. */
+  setHighlight(positions: Uint32Array) {
+    const gl = this.gl;
+    gl.bindVertexArray(null);
+    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.hlBuf);
+    gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, positions, gl.DYNAMIC_DRAW);
+    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, null);
+    this.hlCount = positions.length;
+  }
+
+  get highlighted() {
+    return this.hlCount;
+  }
+
+  drawHighlight(cam: Camera, style: PointStyle) {
+    if (!this.hlCount) return;
+    const gl = this.gl;
+    this.drawPoints(cam, style, []);
+    gl.bindVertexArray(this.vao);
+    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.hlBuf);
+    gl.drawElements(gl.POINTS, this.hlCount, gl.UNSIGNED_INT, 0);
     gl.bindVertexArray(null);
   }
 

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import * as S from '../store';
 import type { LabelInfo } from '../api';
+import { LabelForm } from './Curation';
 
 type Sort = 'size' | 'name' | 'position';
 
@@ -28,6 +29,8 @@ function hilbert(x: number, y: number): number {
 export function ClusterPanel({ onPick }: { onPick: (c: number | null) => void }) {
   const [sort, setSort] = useState<Sort>('size');
   const [filter, setFilter] = useState('');
+  const [editing, setEditing] = useState<number | null>(null);
+  const write = S.canWrite.value;
   const labels = S.labels.value;
   const colors = S.clusterColors.value;
   const sel = S.selectedCluster.value;
@@ -114,7 +117,12 @@ export function ClusterPanel({ onPick }: { onPick: (c: number | null) => void })
             </button>
           )}
           <ul class="cluster-list">
-            {shown.map((l: LabelInfo) => (
+            {shown.map((l: LabelInfo) =>
+              editing === l.cluster ? (
+                <li key={l.cluster} class="editing" data-cluster={l.cluster}>
+                  <LabelForm cluster={l.cluster} onDone={() => setEditing(null)} />
+                </li>
+              ) : (
               <li
                 key={l.cluster}
                 class={`${l.cluster === sel ? 'sel' : ''} ${l.cluster === hot ? 'hot' : ''}`}
@@ -134,9 +142,25 @@ export function ClusterPanel({ onPick }: { onPick: (c: number | null) => void })
                 <span class="swatch" style={{ background: colors[l.cluster] }} />
                 <span class="name">{l.label || `cluster ${l.cluster}`}</span>
                 <span class="num">{l.count.toLocaleString('en-US')}</span>
+                {write && (
+                  <button
+                    class="icon edit"
+                    data-write="label"
+                    data-testid="edit-label"
+                    title="Rename this cluster or describe it"
+                    aria-label={`Rename cluster ${l.cluster}`}
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      setEditing(l.cluster);
+                    }}
+                  >
+                    ✎
+                  </button>
+                )}
                 <span class="bar" style={{ width: `${(100 * Math.min(l.count, max)) / max}%`, background: colors[l.cluster] }} />
               </li>
-            ))}
+              ),
+            )}
           </ul>
         </>
       )}

@@ -12,6 +12,10 @@ import { HoverCard } from './HoverCard';
 import { DetailPanel } from './DetailPanel';
 import { Legend } from './Legend';
 import { ls } from '../hook';
+import { startSets } from '../sets';
+import { RowsBar } from './RowsBar';
+import { Table } from './Table';
+import { EditsBar } from './Curation';
 
 export function Explore({ ds, initialScope }: { ds: string; initialScope: string }) {
   const mapRef = useRef<HTMLDivElement>(null);
@@ -24,6 +28,11 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
     S.selectedCluster.value = h.cluster;
     S.pinned.value = h.row;
     if (h.color) S.colorBy.value = h.color;
+    S.filters.value = h.filters;
+    S.search.value = h.search;
+    S.shapes.value = h.shapes;
+    S.edits.value = [];
+    const stopSets = startSets(ds, () => scopeRef.current);
     document.title = `${initialScope} · ${ds} · latentscope`;
     ls.dataset = ds;
     let ex: Explorer;
@@ -52,6 +61,9 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
           cluster: S.selectedCluster.value,
           row: S.pinned.value,
           color: S.colorBy.value,
+          filters: S.filters.value,
+          search: S.search.value,
+          shapes: S.shapes.value,
         });
         const url = explorePath(ds, scopeRef.current) + hash;
         if (url !== location.pathname + location.hash) history.replaceState(null, '', url);
@@ -65,6 +77,9 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
       S.selectedCluster.value;
       S.pinned.value;
       S.colorBy.value;
+      S.filters.value;
+      S.search.value;
+      S.shapes.value;
       sync();
     });
     const onPop = () => {
@@ -80,14 +95,36 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
     addEventListener('popstate', onPop);
     addEventListener('hashchange', onPop);
     const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      const typing = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement || t.isContentEditable;
       if (e.key === 'Escape') {
+        const menus = document.querySelectorAll<HTMLDetailsElement>('details.menu[open]');
+        if (menus.length) {
+          menus.forEach((m) => (m.open = false));
+          return;
+        }
+        if (typing) return;
         if (S.pinned.value !== null) S.pinned.value = null;
+        else if (S.shapes.value.length) S.shapes.value = [];
         else if (S.selectedCluster.value !== null) S.selectedCluster.value = null;
+      } else if (!typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        const tools: Record<string, S.Tool> = { h: 'pan', b: 'box', l: 'lasso' };
+        const tl = tools[e.key.toLowerCase()];
+        if (tl) S.tool.value = tl;
       }
     };
     addEventListener('keydown', onKey);
+    // A click elsewhere closes the open menus.
+    const onDown = (e: MouseEvent) => {
+      document.querySelectorAll<HTMLDetailsElement>('details.menu[open]').forEach((m) => {
+        if (!m.contains(e.target as Node)) m.open = false;
+      });
+    };
+    document.addEventListener('mousedown', onDown);
     return () => {
+      document.removeEventListener('mousedown', onDown);
       stop();
+      stopSets();
       clearTimeout(timer);
       removeEventListener('popstate', onPop);
       removeEventListener('hashchange', onPop);
@@ -106,6 +143,15 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
     ex.switchTo(s, loadScope);
   };
 
+  S.lookups.switchScope = switchScope;
+
+  // A passing message.
+  useEffect(() => {
+    if (!S.toast.value) return;
+    const t = window.setTimeout(() => (S.toast.value = null), 4000);
+    return () => clearTimeout(t);
+  }, [S.toast.value]);
+
   const zoomToCluster = (c: number | null) => {
     S.selectedCluster.value = c;
     if (c !== null) exRef.current?.zoomToCluster(c);
@@ -117,6 +163,8 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
       <TopBar ds={ds} scope={scopeRef.current} onScope={switchScope} />
       <div class="stage">
         <ClusterPanel onPick={zoomToCluster} />
+        <div class={`main ${S.focus.value ? 'with-table' : ''} ${S.tableOpen.value ? '' : 'table-closed'}`}>
+        <RowsBar ds={ds} />
         <div class="map-wrap">
           <div class="map" ref={mapRef} />
           {p.total > 0 && p.loaded < p.total && (
@@ -130,7 +178,14 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
           <HoverCard rows={rowsRef.current} />
           <Legend />
           <div class="map-foot">
-            <span class="hint">Scroll to zoom · drag to pan · click a point for details</span>
+            <span class="hint">
+              {S.tool.value === 'pan' ? 'Scroll to zoom · drag to pan · click a point for details' : 'Drag to select · shift adds · Esc clears'}
+            </span>
+            {S.selection.value && (
+              <span class="count" data-testid="selection-count">
+                {S.selection.value.length.toLocaleString('en-US')} selected
+              </span>
+            )}
             <span class="count" data-testid="drawn-count">
               {S.drawnCount.value.toLocaleString('en-US')} of {p.total.toLocaleString('en-US')} points shown
             </span>
@@ -144,6 +199,14 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
             </div>
           )}
           <DetailPanel rows={rowsRef.current} />
+          <EditsBar ds={ds} scope={S.scopeJson.value?.scope.id ?? scopeRef.current} />
+          {S.toast.value && (
+            <div class="toast" role="status" data-testid="toast">
+              {S.toast.value}
+            </div>
+          )}
+        </div>
+        <Table ds={ds} scope={S.scopeJson.value?.scope.id ?? scopeRef.current} />
         </div>
       </div>
     </div>
