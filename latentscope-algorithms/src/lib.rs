@@ -44,6 +44,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+pub mod compare;
 pub mod hdbscan;
 pub mod hull;
 pub mod pca;

@@ -38,7 +38,7 @@
 //!   built-in native HDBSCAN, run by [`Dataset::cluster`].
 //! - [`project::Reducer`] is the 2-D projection plugin trait; [`umap`] (native
 //!   UMAP) and [`pca`] are built in, run by [`Dataset::project`].
-//! - The algorithms ([`umap`], [`hdbscan`], [`pca`], [`hull`]) live in the
+//! - The algorithms ([`umap`], [`hdbscan`], [`pca`], [`hull`], [`compare`]) live in the
 //!   `latentscope-algorithms` crate, re-exported here.
 //!
 //! ```
@@ -92,7 +92,7 @@ pub use ids::{
     UmapId,
 };
 pub use label::{ClusterLabel, ClusterSample, LabelOptions, Labeler};
-pub use latentscope_algorithms::{hdbscan, hull, pca, umap};
+pub use latentscope_algorithms::{compare, hdbscan, hull, pca, umap};
 pub use latentscope_io;
 pub use ndarray;
 pub use progress::{NoProgress, Progress, ProgressEvent};

@@ -69,7 +69,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // HNSW_LOAD=1: the graph `latentscope index` wrote for this embedding.
     let t = Instant::now();
     let (index, build_s) = if std::env::var_os("HNSW_LOAD").is_some() {
-        let dir = std::path::Path::new(&args[0]).join(&args[1]).join("indexes");
+        let dir = std::path::Path::new(&args[0])
+            .join(&args[1])
+            .join("indexes");
         let record = HnswIndex::record(&dir, &args[2])?.ok_or("no index: run latentscope index")?;
         params = record.params;
         let index = HnswIndex::load(&dir, &args[2], &record)?;

@@ -916,3 +916,79 @@ async fn the_write_routes_over_http() {
     assert_eq!(r.text().await.unwrap().lines().count(), 2001);
     assert_eq!(listing(&data), before);
 }
+
+/// Two clusterings compared by ARI, NMI and overlap; a layout compared with
+/// itself moves nothing; runs of different sizes are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_runs_over_http() {
+    let root = tempfile::tempdir().unwrap();
+    let data = data_dir(root.path());
+    let mut c = config(&data);
+    c.read_only = true;
+    let (addr, _stop) = start(c).await;
+    let base = format!("http://{addr}/api/datasets/pypi-10k");
+    let client = reqwest::Client::new();
+    let (s, same) = json(
+        &client,
+        format!("{base}/compare/clusters?left=cluster-001&right=cluster-001"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{same}");
+    assert_eq!(
+        (same["ari"].as_f64(), same["changed"].as_u64()),
+        (Some(1.0), Some(0))
+    );
+    assert!((same["nmi"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    let (s, v) = json(
+        &client,
+        format!("{base}/compare/clusters?left=cluster-001&right=cluster-002"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let ari = v["ari"].as_f64().unwrap();
+    assert!(ari > -1.0 && ari < 1.0, "{ari}");
+    let counts = v["overlap"]["counts"].as_array().unwrap();
+    let total: u64 = counts
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!((total, v["rows"].as_u64()), (10_000, Some(10_000)));
+    assert!(v["changed"].as_u64().unwrap() > 0);
+
+    let r = client
+        .get(format!("{base}/compare/umaps?left=umap-001&right=umap-001"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    let reader =
+        arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes.to_vec()), None)
+            .unwrap();
+    let mut rows = 0;
+    for batch in reader {
+        let batch = batch.unwrap();
+        let moved = batch
+            .column_by_name("displacement")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow_array::Float32Array>()
+            .unwrap();
+        assert!(moved.values().iter().all(|&d| d < 1e-4));
+        rows += batch.num_rows();
+    }
+    assert_eq!(rows, 10_000);
+    let (s, v) = json(
+        &client,
+        format!(
+            "http://{addr}/api/datasets/pypi-2k/compare/clusters?left=cluster-001&right=cluster-009"
+        ),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{v}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod app;
 mod columns;
+mod compare;
 mod curate;
 mod export;
 mod files;
@@ -86,6 +87,8 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(tags::remove))
         .routes(routes!(export::export_post, export::export_get))
         .routes(routes!(curate::curate))
+        .routes(routes!(compare::umaps))
+        .routes(routes!(compare::clusters))
         .routes(routes!(files::file))
 }
 
