@@ -992,3 +992,32 @@ async fn compare_runs_over_http() {
         "{v}"
     );
 }
+
+/// The step defaults a form shows are the core's (the CLI's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn step_defaults_are_the_cores() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("data")).unwrap();
+    let (addr, _stop) = start(config(&root.path().join("data"))).await;
+    let (s, v) = json(&reqwest::Client::new(), format!("http://{addr}/api/steps")).await;
+    assert_eq!(s, StatusCode::OK);
+    let umap = latentscope_core::umap::UmapParams::default();
+    assert_eq!(v["umap"]["defaults"]["neighbors"], umap.n_neighbors as u64);
+    assert_eq!(v["umap"]["defaults"]["min_dist"], 0.1);
+    let hdbscan = latentscope_core::hdbscan::HdbscanParams::default();
+    assert_eq!(
+        v["cluster"]["defaults"]["samples"],
+        hdbscan.min_cluster_size as u64
+    );
+    assert_eq!(
+        v["embed"]["default_model"],
+        latentscope_models::DEFAULT_MODEL
+    );
+    assert!(
+        v["label"]["labelers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["name"] == "keywords")
+    );
+}

@@ -12,6 +12,7 @@ mod page;
 mod rows;
 pub(crate) mod scopes;
 mod search;
+mod steps;
 mod tags;
 
 use std::sync::Arc;
@@ -70,6 +71,7 @@ async fn method_not_allowed(request: Request) -> Response {
 fn api() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(meta::version))
+        .routes(routes!(steps::steps))
         .routes(routes!(meta::datasets))
         .routes(routes!(meta::dataset))
         .routes(routes!(scopes::scope))

@@ -1,0 +1,113 @@
+//! `GET /api/steps`: each step's parameters with their defaults (the core's,
+//! the same the CLI uses) and ranges, and the embedders and labelers this
+//! build can run — what a form to start a step needs.
+
+use axum::Json;
+use latentscope_core::hdbscan::HdbscanParams;
+use latentscope_core::label::{LabelOptions, LabelerRegistry};
+use latentscope_core::umap::UmapParams;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// One model or labeler a step can use.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Choice {
+    /// The spec to pass (`static:minilm`, `candle:`, `keywords`).
+    name: String,
+    /// What it is.
+    description: String,
+    /// Specs a user can type.
+    examples: Vec<String>,
+    /// Whether this build can run it (else the feature it lacks says why).
+    available: bool,
+    /// Why not, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// Each step's defaults, ranges and choices.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Steps {
+    /// embed: the default model and the embedders.
+    #[schema(value_type = Object)]
+    embed: Value,
+    /// umap: parameters (`neighbors`, `min_dist`, …) with defaults and ranges.
+    #[schema(value_type = Object)]
+    umap: Value,
+    /// cluster: HDBSCAN's parameters with defaults and ranges.
+    #[schema(value_type = Object)]
+    cluster: Value,
+    /// label: options and the labelers.
+    #[schema(value_type = Object)]
+    label: Value,
+}
+
+/// Defaults as JSON, through text so that an `f32` 0.1 reads 0.1.
+fn defaults<T: Serialize>(value: &T) -> Value {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null)
+}
+
+#[utoipa::path(get, path = "/api/steps", tag = "meta", responses((status = 200, description = "Each step's parameters with their defaults and ranges, and the embedders and labelers this build can run", body = Steps)))]
+/// Each step's parameters, defaults, ranges and choices.
+pub(crate) async fn steps() -> Json<Steps> {
+    let embedders: Vec<Choice> = latentscope_models::registry()
+        .entries()
+        .iter()
+        .map(|e| Choice {
+            name: e.spec.clone(),
+            description: e.description.clone(),
+            examples: e.examples.clone(),
+            available: e.missing_feature.is_none(),
+            reason: e
+                .missing_feature
+                .as_ref()
+                .map(|f| format!("this build lacks the `{f}` feature")),
+        })
+        .collect();
+    let labelers: Vec<Choice> = LabelerRegistry::default()
+        .entries()
+        .iter()
+        .map(|e| Choice {
+            name: e.name.clone(),
+            description: e.description.clone(),
+            examples: vec![e.name.clone()],
+            available: true,
+            reason: None,
+        })
+        .collect();
+    Json(Steps {
+        embed: json!({
+            "default_model": latentscope_models::DEFAULT_MODEL,
+            "embedders": embedders,
+        }),
+        umap: json!({
+            "defaults": defaults(&UmapParams::default()),
+            "ranges": {
+                "neighbors": {"min": 2, "max": 200},
+                "min_dist": {"min": 0.0, "max": "spread"},
+                "spread": {"min_exclusive": 0.0},
+                "negative_sample_rate": {"min": 0, "max": 1000},
+                "n_epochs": {"min": 1},
+            },
+            "methods": ["umap", "pca"],
+            "metrics": ["cosine", "euclidean"],
+            "inits": ["spectral", "pca", "random", "umap-NNN"],
+        }),
+        cluster: json!({
+            "defaults": defaults(&HdbscanParams::default()),
+            "ranges": {
+                "samples": {"min": 2},
+                "min_samples": {"min": 1},
+                "cluster_selection_epsilon": {"min": 0.0},
+            },
+            "cluster_selection_methods": ["eom", "leaf"],
+        }),
+        label: json!({
+            "defaults": defaults(&LabelOptions::default()),
+            "labelers": labelers,
+        }),
+    })
+}
