@@ -51,13 +51,14 @@ pub struct HnswParams {
 }
 
 impl Default for HnswParams {
-    /// Measured on the 703k PyPI static embedding: recall@10 ≥ 0.95
-    /// (docs/benchmarks.md).
+    /// Measured on the 703k PyPI static embedding (docs/benchmarks.md):
+    /// built in 1,350 s on 2 busy cores; searching 512 candidates gives
+    /// recall@10 0.965 at 3.7 ms p50 (96: 0.914; 384: 0.959; 768: 0.975).
     fn default() -> Self {
         Self {
             connections: 16,
             ef_construction: 100,
-            ef_search: 96,
+            ef_search: 512,
         }
     }
 }

@@ -14,7 +14,7 @@
 //
 // It checks: the dataset list links each scope to its explore address; the
 // map renders (non-background pixels, __ls.drawn > 0, __ls.total = rows, every
-// visible point drawn at rest, the start view shows the whole map); hovering
+// visible point drawn at rest, the start view shows ≥ 99 % of the points); hovering
 // a known point shows that row's text; a click pins it into the detail panel
 // with every field; zooming in draws more of the visible points; a click in
 // the cluster panel zooms there and highlights it; the address reopens the
@@ -150,7 +150,9 @@ try {
   const visible0 = await page.evaluate(() => window.__ls.countVisible());
   check('at rest every visible point is drawn', s0.drawn === visible0, `${s0.drawn} drawn, ${visible0} in view`);
   const deleted = 0;
-  check('the start view shows the whole map', visible0 >= ROWS - deleted, `${visible0} of ${ROWS} in view`);
+  // The start view fits the 0.5–99.5 % quantile box of the points (plus a
+  // margin), so far outliers may lie outside it: 99 % of the points in view.
+  check('the start view shows the whole map (≥ 99 % of the points)', visible0 >= 0.99 * (ROWS - deleted), `${visible0} of ${ROWS} in view`);
   if (scopeJson.labels.length > 1) check('cluster labels on the map', (s0.labels ?? 0) > 0, `${s0.labels} labels`);
   const ink = await inkShare();
   check('the map screenshot has points (non-background pixels)', ink.share > 0.005, `${(100 * ink.share).toFixed(2)}% ink, bg ${ink.bg}`);

@@ -283,8 +283,21 @@ try {
   await still();
 
   // Shift adds a box.
-  const far = labels[labels.length - 1] ?? big;
-  const c1 = await page.evaluate(([x, y]) => window.__ls.toScreen(x, y), far.centroid);
+  // A cluster whose centre is on the visible map (not under the table or the
+  // bars) and outside the first selection: layouts differ run to run.
+  const c1 = await page.evaluate(([cands, selected, bigCentroid, away]) => {
+    const first = window.__ls.toScreen(bigCentroid[0], bigCentroid[1]);
+    const map = document.querySelector('canvas').getBoundingClientRect();
+    const table = document.querySelector('[data-testid=table]')?.getBoundingClientRect();
+    const bottom = Math.min(map.bottom, table ? table.top : map.bottom) - 50;
+    const inSel = new Set(selected);
+    const ok = cands
+      .map((l) => ({ l, p: window.__ls.toScreen(l.centroid[0], l.centroid[1]) }))
+      .filter(({ p }) => p.x > map.left + 50 && p.x < map.right - 50 && p.y > map.top + 50 && p.y < bottom)
+      .filter(({ p }) => Math.hypot(p.x - first.x, p.y - first.y) > away);
+    void inSel;
+    return ok[0]?.p;
+  }, [[...labels].reverse(), sel1, big.centroid, r0 + 60]);
   await box(page, [c1.x - 40, c1.y - 40, c1.x + 40, c1.y + 40], true);
   await page.waitForFunction((n) => window.__ls.selectionCount !== n, sel1.length, { timeout: 5000 }).catch(() => {});
   const sel2 = await page.evaluate(() => window.__ls.selection());

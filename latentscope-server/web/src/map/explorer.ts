@@ -92,6 +92,11 @@ export class Explorer {
   private shown: Shown | null = null;
   budget: number;
   private fixedBudget = false;
+  /** Whether the start view is settled (from the address, the user, or fitted to the first points). */
+  private homed = false;
+  /** The status line's box (map CSS px) and when it was measured. */
+  private foot: { x0: number; y0: number; x1: number; y1: number } | null = null;
+  private footAt = -1e9;
   private movingFrames = 0;
   private framed = false;
   private densityTimer = 0;
@@ -160,7 +165,10 @@ export class Explorer {
       })
       .on('zoom', (e: D3ZoomEvent<ZoomEl, unknown>) => {
         this.t = e.transform;
-        if (e.sourceEvent) cancelAnimationFrame(this.anim);
+        if (e.sourceEvent) {
+          cancelAnimationFrame(this.anim);
+          this.homed = true;
+        }
         this.viewChanged();
       });
     this.sel = select<ZoomEl, unknown>(el);
@@ -169,6 +177,7 @@ export class Explorer {
     const ro = new ResizeObserver(() => this.resize());
     ro.observe(el);
     this.disposers.push(() => ro.disconnect());
+    this.homed = !!initial;
     this.resize(initial);
 
     el.addEventListener('pointermove', this.onMove);
@@ -406,6 +415,35 @@ export class Explorer {
     this.animateTo({ x: (b[0] + b[2]) / 2, y: (b[1] + b[3]) / 2, k: Math.max(1, Math.min(k, 512)) });
   }
 
+  /**
+   * The start view, once, from the first points (the root node, a uniform
+   * sample): the 0.5–99.5 % quantile box of x and y plus a margin, so a few
+   * outliers do not shrink the dense core. When that box is most of the
+   * points' extent anyway (over 80 % of it on both axes), the whole map
+   * (zoom 1), which shows every point.
+   */
+  private home(d: ScopeData) {
+    if (this.homed || d.loaded === 0) return;
+    this.homed = true;
+    const n = d.loaded;
+    const step = Math.max(1, Math.floor(n / 50_000));
+    const m = Math.ceil(n / step);
+    const xs = new Float32Array(m), ys = new Float32Array(m);
+    for (let i = 0, j = 0; j < m; i += step, j++) {
+      xs[j] = d.xy[2 * i];
+      ys[j] = d.xy[2 * i + 1];
+    }
+    xs.sort();
+    ys.sort();
+    const q = (a: Float32Array, f: number) => a[Math.min(m - 1, Math.max(0, Math.round(f * (m - 1))))];
+    const qx0 = q(xs, 0.005), qx1 = q(xs, 0.995), qy0 = q(ys, 0.005), qy1 = q(ys, 0.995);
+    const fw = xs[m - 1] - xs[0], fh = ys[m - 1] - ys[0];
+    if (!(fw > 0 && fh > 0) || (qx1 - qx0 > 0.8 * fw && qy1 - qy0 > 0.8 * fh)) return;
+    const w = Math.max(qx1 - qx0, 1e-3) * 1.08, h = Math.max(qy1 - qy0, 1e-3) * 1.08;
+    const k = Math.min(this.W / (w * this.s0), this.H / (h * this.s0));
+    this.setView({ x: (qx0 + qx1) / 2, y: (qy0 + qy1) / 2, k: Math.max(1, Math.min(k, 64)) }, true);
+  }
+
   zoomToCluster(c: number) {
     const d = this.data;
     if (!d) return;
@@ -509,11 +547,13 @@ export class Explorer {
     // first, so the first frame never waits for the whole stream's upload.
     this.uploaded = 0;
     d.onBatch.push(() => {
+      if (this.data === d) this.home(d);
       S.progress.value = { loaded: d.loaded, total: d.n };
       ls.loaded = d.loaded;
       this.requestFrame();
     });
     ls.loaded = d.loaded;
+    this.home(d);
     S.complete.value = d.complete;
     const done = () => {
       if (this.data !== d) return;
@@ -1379,8 +1419,15 @@ export class Explorer {
     const A = this.atlas.size;
     let n = 0;
     const gen = this.atlas.generation;
+    // Each box is kept inside the canvas (shifted inward) and clear of the status line.
+    const foot = this.footBox();
+    const W = this.W, H = this.H;
     for (const c of cand) {
-      const b = { c: c.l.cluster, x0: c.x - c.w / 2, y0: c.y - c.h / 2, x1: c.x + c.w / 2, y1: c.y + c.h / 2 };
+      let x0 = Math.min(Math.max(c.x - c.w / 2, 2), W - c.w - 2);
+      let y0 = Math.min(Math.max(c.y - c.h / 2, 2), H - c.h - 2);
+      if (c.w > W - 4) x0 = (W - c.w) / 2;
+      if (foot && x0 < foot.x1 && x0 + c.w > foot.x0 && y0 < foot.y1 && y0 + c.h > foot.y0) y0 = foot.y0 - c.h;
+      const b = { c: c.l.cluster, x0, y0, x1: x0 + c.w, y1: y0 + c.h };
       if (boxes.some((p) => p.x0 < b.x1 && p.x1 > b.x0 && p.y0 < b.y1 && p.y1 > b.y0)) continue;
       const isHot = c.l.cluster === hot || c.l.cluster === sel;
       const col = isHot ? css(this.palette[c.l.cluster] ?? [128, 128, 128]) : fg;
@@ -1398,15 +1445,28 @@ export class Explorer {
         this.labelVerts = bigger;
       }
       // Device px quad centred on the centroid, and its atlas uv.
-      const x0 = Math.round(c.x * scale - e.w / 2), y0 = Math.round(c.y * scale - e.h / 2);
-      const x1 = x0 + e.w, y1 = y0 + e.h;
+      const qx0 = Math.round(((b.x0 + b.x1) / 2) * scale - e.w / 2), qy0 = Math.round(((b.y0 + b.y1) / 2) * scale - e.h / 2);
+      const qx1 = qx0 + e.w, qy1 = qy0 + e.h;
       const u0 = e.x / A, v0 = e.y / A, u1 = (e.x + e.w) / A, v1 = (e.y + e.h) / A;
-      this.labelVerts.set([x0, y0, u0, v0, x1, y0, u1, v0, x0, y1, u0, v1, x0, y1, u0, v1, x1, y0, u1, v0, x1, y1, u1, v1], n * 24);
+      this.labelVerts.set([qx0, qy0, u0, v0, qx1, qy0, u1, v0, qx0, qy1, u0, v1, qx0, qy1, u0, v1, qx1, qy0, u1, v0, qx1, qy1, u1, v1], n * 24);
       n++;
     }
     this.labelBoxes = boxes;
     ls.labels = n;
     this.r.drawText(this.labelVerts, n, alpha);
+  }
+
+  /** The status line's box in map CSS px (widened by 4 px), measured at most every 500 ms. */
+  private footBox() {
+    const now = performance.now();
+    if (now - this.footAt > 500) {
+      this.footAt = now;
+      const f = this.el.parentElement?.parentElement?.querySelector('.map-foot');
+      const r = f?.getBoundingClientRect();
+      const m = this.el.getBoundingClientRect();
+      this.foot = r && r.width > 0 ? { x0: r.left - m.left - 4, y0: r.top - m.top - 4, x1: r.right - m.left + 4, y1: r.bottom - m.top + 4 } : null;
+    }
+    return this.foot;
   }
 
   private labelAt(sx: number, sy: number): number | null {
