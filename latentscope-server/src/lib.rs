@@ -18,6 +18,7 @@
 mod body;
 pub mod error;
 mod guard;
+pub mod jobs;
 pub mod lod;
 mod openapi;
 mod routes;

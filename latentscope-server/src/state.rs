@@ -142,6 +142,8 @@ pub struct AppState {
     vectors: FileCache<Matrix>,
     embedders: Mutex<HashMap<String, Arc<dyn Embedder>>>,
     graphs: Arc<Mutex<HashMap<PathBuf, GraphSlot>>>,
+    /// The jobs this server started.
+    pub jobs: crate::jobs::Jobs,
 }
 
 /// The HNSW graph of one embedding file, by that file's stamp.
@@ -164,6 +166,7 @@ impl AppState {
             vectors: FileCache::default(),
             embedders: Mutex::new(HashMap::new()),
             graphs: Arc::default(),
+            jobs: crate::jobs::Jobs::default(),
         }
     }
 

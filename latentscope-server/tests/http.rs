@@ -1021,3 +1021,168 @@ async fn step_defaults_are_the_cores() {
             .any(|l| l["name"] == "keywords")
     );
 }
+
+/// Reads a whole SSE response into (id, event, data) triples.
+async fn sse(
+    client: &reqwest::Client,
+    url: &str,
+    last_event_id: Option<u64>,
+) -> Vec<(u64, String, Value)> {
+    let mut request = client.get(url);
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id.to_string());
+    }
+    let r = request.send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let text = tokio::time::timeout(std::time::Duration::from_secs(120), r.text())
+        .await
+        .expect("the event stream ended")
+        .unwrap();
+    text.split("\n\n")
+        .filter(|block| block.contains("data:"))
+        .map(|block| {
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_default()
+            };
+            (
+                field("id:").parse().unwrap(),
+                field("event:"),
+                serde_json::from_str(&field("data:")).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A job end to end: its events in order, a final one naming the artifact,
+/// a reconnect that resumes after Last-Event-ID, its record on disk; a
+/// conflicting job is a 409; a cancelled job leaves no artifact and earlier
+/// ones intact; a read-only server starts none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_with_live_progress() {
+    let root = tempfile::tempdir().unwrap();
+    let data = data_dir(root.path());
+    let (addr, _stop) = start(config(&data)).await;
+    let base = format!("http://{addr}/api");
+    let client = reqwest::Client::new();
+    let post = |url: String, body: Value| {
+        let client = client.clone();
+        async move {
+            let r = client.post(url).json(&body).send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let umap = serde_json::json!({"step": "umap", "params": {"embedding": "embedding-001", "neighbors": 10, "seed": 7}});
+    let (s, job) = post(format!("{base}/datasets/pypi-2k/jobs"), umap.clone()).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    // The same step again while it runs: refused, naming the holder.
+    let (s, v) = post(format!("{base}/datasets/pypi-2k/jobs"), umap.clone()).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("artifact_busy")),
+        "{v}"
+    );
+    assert!(v["error"].as_str().unwrap().contains(&id));
+    // Deleting what it reads: refused too.
+    let (s, v) = post(
+        format!("{base}/datasets/pypi-2k/jobs"),
+        serde_json::json!({"step": "delete", "params": {"artifact": "embedding-001"}}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("artifact_busy")),
+        "{v}"
+    );
+
+    let events = sse(&client, &format!("{base}/jobs/{id}/events"), None).await;
+    let ids: Vec<u64> = events.iter().map(|e| e.0).collect();
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "ids in order: {ids:?}"
+    );
+    assert!(events.iter().any(|e| e.1 == "progress"));
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.1.as_str(), last.2["artifact"].as_str()),
+        ("done", Some("umap-002"))
+    );
+    assert!(data.join("pypi-2k/umaps/umap-002.json").is_file());
+    let resumed = sse(
+        &client,
+        &format!("{base}/jobs/{id}/events"),
+        Some(ids[ids.len() - 3]),
+    )
+    .await;
+    assert_eq!(
+        resumed.iter().map(|e| e.0).collect::<Vec<_>>(),
+        ids[ids.len() - 2..].to_vec()
+    );
+    let (_, v) = json(&client, format!("{base}/jobs/{id}")).await;
+    assert_eq!(
+        (v["status"].as_str(), v["artifact"].as_str()),
+        (Some("done"), Some("umap-002"))
+    );
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(data.join(format!("pypi-2k/jobs/{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["status"], "done");
+
+    // Cancel: the umap stops, writes no artifact; the embedding is intact.
+    let before = std::fs::read(data.join("pypi-2k/embeddings/embedding-001.parquet")).unwrap();
+    let (_, job) = post(
+        format!("{base}/datasets/pypi-2k/jobs"),
+        serde_json::json!({"step": "umap", "params": {"embedding": "embedding-001", "neighbors": 30, "seed": 9}}),
+    )
+    .await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let (s, _) = post(format!("{base}/jobs/{id}/cancel"), serde_json::json!({})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let events = sse(&client, &format!("{base}/jobs/{id}/events"), None).await;
+    assert_eq!(events.last().unwrap().1, "cancelled", "{events:?}");
+    assert!(!data.join("pypi-2k/umaps/umap-003.json").exists());
+    assert_eq!(
+        std::fs::read(data.join("pypi-2k/embeddings/embedding-001.parquet")).unwrap(),
+        before
+    );
+
+    // A step that fails ends with an error event naming why.
+    let (_, job) = post(
+        format!("{base}/datasets/pypi-2k/jobs"),
+        serde_json::json!({"step": "cluster", "params": {"umap": "umap-009"}}),
+    )
+    .await;
+    let events = sse(
+        &client,
+        &format!("{base}/jobs/{}/events", job["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.1.as_str(), last.2["code"].as_str()),
+        ("error", Some("not_found")),
+        "{last:?}"
+    );
+    let (s, _) = post(
+        format!("{base}/datasets/pypi-2k/jobs"),
+        serde_json::json!({"step": "nope"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let mut c = config(&data);
+    c.read_only = true;
+    let (addr, _stop2) = start(c).await;
+    let (s, v) = post(format!("http://{addr}/api/datasets/pypi-2k/jobs"), umap).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("read_only"))
+    );
+}

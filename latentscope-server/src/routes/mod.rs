@@ -7,6 +7,7 @@ mod compare;
 mod curate;
 mod export;
 mod files;
+mod jobs;
 mod meta;
 mod page;
 mod rows;
@@ -72,6 +73,10 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(meta::version))
         .routes(routes!(steps::steps))
+        .routes(routes!(jobs::start, jobs::list))
+        .routes(routes!(jobs::one))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::events))
         .routes(routes!(meta::datasets))
         .routes(routes!(meta::dataset))
         .routes(routes!(scopes::scope))
