@@ -358,6 +358,9 @@ fn run(ds: &Dataset, job: &Job) -> ApiResult<String> {
     let p = &job.params;
     let cancelled = |e: latentscope_core::Error| -> ApiError { e.into() };
     job.push("log", json!({"message": format!("{} started", job.step)}));
+    // The first progress event: the step has started (its own reports follow
+    // once it has read its inputs).
+    job.push("progress", json!({"stage": job.step, "done": 0, "total": null}));
     match job.step.as_str() {
         "umap" => {
             let mut step = ds
