@@ -360,7 +360,10 @@ fn run(ds: &Dataset, job: &Job) -> ApiResult<String> {
     job.push("log", json!({"message": format!("{} started", job.step)}));
     // The first progress event: the step has started (its own reports follow
     // once it has read its inputs).
-    job.push("progress", json!({"stage": job.step, "done": 0, "total": null}));
+    job.push(
+        "progress",
+        json!({"stage": job.step, "done": 0, "total": null}),
+    );
     match job.step.as_str() {
         "umap" => {
             let mut step = ds
