@@ -88,6 +88,13 @@ fn config(data: &Path) -> ServeConfig {
     c
 }
 
+/// POSTs `body` as JSON; the status and the JSON answer.
+async fn post_json(client: &reqwest::Client, url: String, body: Value) -> (StatusCode, Value) {
+    let r = client.post(url).json(&body).send().await.unwrap();
+    let status = r.status();
+    (status, r.json::<Value>().await.unwrap_or(Value::Null))
+}
+
 async fn json(client: &reqwest::Client, url: String) -> (StatusCode, Value) {
     let r = client.get(url).send().await.unwrap();
     let status = r.status();
@@ -699,14 +706,7 @@ async fn the_write_routes_over_http() {
     let (addr, _stop) = start(config(&data)).await;
     let base = format!("http://{addr}/api/datasets/pypi-2k");
     let client = reqwest::Client::new();
-    let post = |url: String, body: Value| {
-        let client = client.clone();
-        async move {
-            let r = client.post(url).json(&body).send().await.unwrap();
-            let status = r.status();
-            (status, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
+    let post = |url: String, body: Value| post_json(&client, url, body);
     let tag = "gut 👍";
     let tag_path = "gut%20%F0%9F%91%8D";
     let file = data.join("pypi-2k/tags").join(format!("{tag}.indices"));
@@ -1068,14 +1068,7 @@ async fn jobs_with_live_progress() {
     let (addr, _stop) = start(config(&data)).await;
     let base = format!("http://{addr}/api");
     let client = reqwest::Client::new();
-    let post = |url: String, body: Value| {
-        let client = client.clone();
-        async move {
-            let r = client.post(url).json(&body).send().await.unwrap();
-            let status = r.status();
-            (status, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
+    let post = |url: String, body: Value| post_json(&client, url, body);
     let umap = serde_json::json!({"step": "umap", "params": {"embedding": "embedding-001", "neighbors": 10, "seed": 7}});
     let (s, job) = post(format!("{base}/datasets/pypi-2k/jobs"), umap.clone()).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{job}");

@@ -121,6 +121,34 @@ pub(crate) async fn create(
     .await
 }
 
+/// Rows added to a tag or removed from it.
+#[derive(Debug, Clone, Copy)]
+enum Edit {
+    Add,
+    Remove,
+}
+
+/// Adds rows to a tag or removes them (rows past the end: 404).
+async fn edit_rows(
+    state: &Arc<AppState>,
+    ds: &str,
+    tag: String,
+    rows: Vec<u64>,
+    edit: Edit,
+) -> ApiResult<Json<TagSummary>> {
+    state.require_writable()?;
+    let ds = state.dataset(ds)?;
+    blocking(move || {
+        super::rows::check_rows(&rows, ds.rows())?;
+        let count = match edit {
+            Edit::Add => ds.add_to_tag(&tag, &rows)?,
+            Edit::Remove => ds.remove_from_tag(&tag, &rows)?,
+        } as u64;
+        Ok(Json(TagSummary { name: tag, count }))
+    })
+    .await
+}
+
 #[utoipa::path(post, path = "/api/datasets/{ds}/tags/{t}/add", tag = "tags", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("t" = String, Path, description = "The tag name (percent-encoded Unicode; no `/`, `\\` or control characters)", pattern = r"^[^/\\\x00-\x1f\x7f-\x9f]{1,128}$")), request_body = TagRows, responses((status = 200, description = "The tag with the rows added (created if needed)", body = TagSummary)))]
 /// Adds rows to a tag.
 pub(crate) async fn add(
@@ -128,14 +156,7 @@ pub(crate) async fn add(
     Path((ds, tag)): Path<(String, String)>,
     JsonObject(body): JsonObject<TagRows>,
 ) -> ApiResult<Json<TagSummary>> {
-    state.require_writable()?;
-    let ds = state.dataset(&ds)?;
-    blocking(move || {
-        super::rows::check_rows(&body.indices, ds.rows())?;
-        let count = ds.add_to_tag(&tag, &body.indices)? as u64;
-        Ok(Json(TagSummary { name: tag, count }))
-    })
-    .await
+    edit_rows(&state, &ds, tag, body.indices, Edit::Add).await
 }
 
 #[utoipa::path(post, path = "/api/datasets/{ds}/tags/{t}/remove", tag = "tags", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("t" = String, Path, description = "The tag name (percent-encoded Unicode; no `/`, `\\` or control characters)", pattern = r"^[^/\\\x00-\x1f\x7f-\x9f]{1,128}$")), request_body = TagRows, responses((status = 200, description = "The tag with the rows removed", body = TagSummary)))]
@@ -145,14 +166,7 @@ pub(crate) async fn remove(
     Path((ds, tag)): Path<(String, String)>,
     JsonObject(body): JsonObject<TagRows>,
 ) -> ApiResult<Json<TagSummary>> {
-    state.require_writable()?;
-    let ds = state.dataset(&ds)?;
-    blocking(move || {
-        super::rows::check_rows(&body.indices, ds.rows())?;
-        let count = ds.remove_from_tag(&tag, &body.indices)? as u64;
-        Ok(Json(TagSummary { name: tag, count }))
-    })
-    .await
+    edit_rows(&state, &ds, tag, body.indices, Edit::Remove).await
 }
 
 #[utoipa::path(delete, path = "/api/datasets/{ds}/tags/{t}", tag = "tags", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("t" = String, Path, description = "The tag name (percent-encoded Unicode; no `/`, `\\` or control characters)", pattern = r"^[^/\\\x00-\x1f\x7f-\x9f]{1,128}$")), responses((status = 200, description = "The tag was deleted", body = TagDeleted)))]
