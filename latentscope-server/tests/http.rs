@@ -1178,4 +1178,17 @@ async fn jobs_with_live_progress() {
         (s, v["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("read_only"))
     );
+    // Another server lists the jobs from their records.
+    let (s, v) = json(&client, format!("http://{addr}/api/datasets/pypi-2k/jobs")).await;
+    assert_eq!(s, StatusCode::OK);
+    let statuses: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 3, "{v}");
+    for status in ["done", "cancelled", "error"] {
+        assert!(statuses.contains(&status), "{statuses:?}");
+    }
 }

@@ -39,16 +39,40 @@ pub(crate) async fn start(
     Ok((StatusCode::ACCEPTED, Json(job.summary())))
 }
 
-#[utoipa::path(get, path = "/api/datasets/{ds}/jobs", tag = "jobs", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$")), responses((status = 200, description = "The dataset's jobs started by this server, newest first", body = Vec<Object>)))]
+#[utoipa::path(get, path = "/api/datasets/{ds}/jobs", tag = "jobs", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$")), responses((status = 200, description = "The dataset's jobs, newest first: this server's, and earlier ones from their records in `<dataset>/jobs/`", body = Vec<Object>)))]
 /// A dataset's jobs.
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     Path(ds): Path<String>,
 ) -> ApiResult<Json<Vec<Value>>> {
     let ds = state.dataset(&ds)?;
-    Ok(Json(
-        state.jobs.of(ds.id()).iter().map(|j| j.summary()).collect(),
-    ))
+    let mut all: Vec<Value> = state.jobs.of(ds.id()).iter().map(|j| j.summary()).collect();
+    // Jobs of earlier runs of the server, from their records on disk.
+    let dir = state.config.data_dir.join(ds.id()).join("jobs");
+    let known: std::collections::HashSet<String> = all
+        .iter()
+        .filter_map(|j| j["id"].as_str().map(str::to_string))
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if known.contains(id) || !id.starts_with("job-") {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            if let Ok(Value::Object(mut record)) = serde_json::from_slice::<Value>(&bytes) {
+                record.remove("all_events");
+                all.push(Value::Object(record));
+            }
+        }
+    }
+    all.sort_by(|a, b| b["id"].as_str().cmp(&a["id"].as_str()));
+    Ok(Json(all))
 }
 
 #[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "The job id", pattern = r"^job-[0-9]{1,20}-[0-9]{1,20}$")), responses((status = 200, description = "The job: step, params, status, latest progress, artifact", body = Object)))]
