@@ -1250,3 +1250,45 @@ fn parquet_files_that_crash_the_parquet_crate_are_one_clear_error() {
         assert!(!data.join("x").exists());
     }
 }
+
+/// `latentscope index` writes the HNSW graph and its record under
+/// `<dataset>/indexes/`; a missing embedding is a not-found error (exit 3)
+/// naming those there, and writes nothing.
+#[test]
+fn index_writes_the_graph_or_names_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = ingest(
+        &data,
+        "p",
+        &repo_file("data/pypi-10k.csv").to_string_lossy(),
+        "summary",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&data, &["index", "p", "embedding-001"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        error_line(&o).contains("no embedding-001"),
+        "{}",
+        error_line(&o)
+    );
+    assert!(!data.join("p/indexes").exists());
+    let o = run(&data, &["embed", "p"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&data, &["index", "p", "embedding-001"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("10000 rows × 256"), "{}", stdout(&o));
+    let mut names: Vec<String> = std::fs::read_dir(data.join("p/indexes"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "embedding-001.hnsw.data",
+            "embedding-001.hnsw.graph",
+            "embedding-001.json"
+        ]
+    );
+}

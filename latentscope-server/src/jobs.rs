@@ -111,7 +111,7 @@ impl Job {
         let artifact = events
             .iter()
             .find(|e| e.kind == "done")
-            .map(|e| e["artifact"].clone());
+            .map(|e| e.data["artifact"].clone());
         json!({
             "id": self.id,
             "dataset": self.dataset,
@@ -124,13 +124,6 @@ impl Job {
             "last_event": last,
             "events": events.len(),
         })
-    }
-}
-
-impl std::ops::Index<&str> for JobEvent {
-    type Output = Value;
-    fn index(&self, key: &str) -> &Value {
-        &self.data[key]
     }
 }
 

@@ -10,11 +10,11 @@ use std::time::SystemTime;
 
 use arrow_array::RecordBatch;
 use latentscope_core::latentscope_io::Matrix;
-use latentscope_core::{DataDir, Dataset, EmbedConfig, Embedder, EmbeddingId, NumberedId};
+use latentscope_core::{DataDir, Dataset, EmbedConfig, Embedder, EmbeddingId};
 
 use crate::error::{ApiError, ApiResult};
 use crate::lod::Lod;
-use crate::search::hnsw::{HnswIndex, HnswParams, INDEX_FOLDER};
+use crate::search::hnsw::{HnswIndex, HnswParams, INDEX_FOLDER, embedding_file};
 
 /// How the server was started.
 #[derive(Debug, Clone)]
@@ -199,8 +199,8 @@ impl AppState {
     /// An embedding's vectors, each row scaled to unit length (for cosine),
     /// from the cache or read now.
     pub fn vectors(&self, ds: &Dataset, id: EmbeddingId) -> ApiResult<Arc<Matrix>> {
-        let key = ds.key(&format!("{}/{id}.parquet", EmbeddingId::FOLDER));
-        self.vectors.get_or_make(&self.path_of(&key), || {
+        let file = embedding_file(&self.config.data_dir, ds, id);
+        self.vectors.get_or_make(&file, || {
             let mut m = ds.read_embedding(id)?;
             crate::search::unit_rows(&mut m.data, m.cols);
             Ok(m)
@@ -219,7 +219,7 @@ impl AppState {
         id: EmbeddingId,
         vectors: Arc<Matrix>,
     ) -> Option<Arc<HnswIndex>> {
-        let file = self.path_of(&ds.key(&format!("{}/{id}.parquet", EmbeddingId::FOLDER)));
+        let file = embedding_file(&self.config.data_dir, ds, id);
         let now = stamp(&file)?;
         let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
         match graphs.get(&file) {

@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use latentscope::EmbeddingId;
-use latentscope::server::search::hnsw::{HnswParams, write_index};
+use latentscope::server::search::hnsw::{HnswParams, IndexError, write_index};
 
 use super::{Context, outln};
 
@@ -35,6 +35,11 @@ pub(crate) fn execute(ctx: &Context, args: Args) -> Result<()> {
     };
     let record = write_index(&ctx.dir, &ds, args.embedding, params, &|done, all| {
         eprint!("\rindex: {done}/{all} rows");
+    })
+    .map_err(|e| match e {
+        // The core's own error, so the exit code says what kind it is.
+        IndexError::Read(e) => anyhow::Error::from(e),
+        other => other.into(),
     })?;
     eprintln!();
     outln!(

@@ -111,13 +111,8 @@ pub(crate) async fn nn(
         }
         (None, None) => return Err(ApiError::bad_request("give query=<text> or row=<index>")),
     };
-    let norm = query
-        .iter()
-        .map(|v| v * v)
-        .sum::<f32>()
-        .sqrt()
-        .max(f32::MIN_POSITIVE);
-    let query: Vec<f32> = query.iter().map(|v| v / norm).collect();
+    let mut query = query;
+    search::unit_rows(&mut query, vectors.cols);
     let vectors2 = vectors.clone();
     // Exact up to `exact_up_to` rows; above, the HNSW graph once it is ready
     // (exact meanwhile).

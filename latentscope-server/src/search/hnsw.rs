@@ -353,6 +353,19 @@ impl HnswIndex {
     }
 }
 
+/// The file of an embedding's vectors under `data_dir`.
+pub fn embedding_file(
+    data_dir: &Path,
+    ds: &latentscope_core::Dataset,
+    id: latentscope_core::EmbeddingId,
+) -> PathBuf {
+    use latentscope_core::NumberedId as _;
+    data_dir.join(ds.key(&format!(
+        "{}/{id}.parquet",
+        latentscope_core::EmbeddingId::FOLDER
+    )))
+}
+
 /// Builds the graph of an embedding and writes it under
 /// `<data_dir>/<dataset>/indexes/` (what `latentscope index` does), so a
 /// server answers from it at once. `progress` sees rows inserted of all.
@@ -363,11 +376,9 @@ pub fn write_index(
     params: HnswParams,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<IndexRecord, IndexError> {
-    use latentscope_core::NumberedId as _;
-    let file = data_dir.join(ds.key(&format!(
-        "{}/{id}.parquet",
-        latentscope_core::EmbeddingId::FOLDER
-    )));
+    // An embedding that does not exist is named with those that do.
+    ds.require(id)?;
+    let file = embedding_file(data_dir, ds, id);
     let embedding_bytes = std::fs::metadata(&file)
         .map_err(|source| IndexError::Io {
             path: file.clone(),
