@@ -321,7 +321,7 @@ impl Error {
 /// The HTTP status of an error code (`docs/errors.md`).
 pub fn status_of(code: &str) -> u16 {
     match code {
-        "invalid_parameter" => 400,
+        "invalid_parameter" | "bad_upload" => 400,
         "read_only" | "forbidden" => 403,
         "not_found" => 404,
         "method_not_allowed" => 405,

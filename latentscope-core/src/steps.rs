@@ -280,6 +280,12 @@ impl<'a> LabelStep<'a> {
         self
     }
 
+    /// Every label option at once (samples per cluster, concurrency, context).
+    pub fn options(mut self, options: LabelOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// Context about the dataset for the labeler.
     pub fn context(mut self, context: impl Into<String>) -> Self {
         self.options.context = context.into();

@@ -15,6 +15,9 @@ pub struct ApiError {
     pub code: &'static str,
     /// The message, naming what was wrong.
     pub message: String,
+    /// Fields added to the body beside `error` and `code` (a busy
+    /// artifact's `holder`, a delete's `dependents`).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -25,7 +28,14 @@ impl ApiError {
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
             message: message.into(),
+            extra: serde_json::Map::new(),
         }
+    }
+
+    /// The same error with `key: value` added to its body.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extra.insert(key.to_string(), value.into());
+        self
     }
 
     /// 404 for a path the API does not have.
@@ -49,7 +59,19 @@ impl ApiError {
 
 impl From<latentscope_core::Error> for ApiError {
     fn from(e: latentscope_core::Error) -> Self {
-        Self::new(e.code(), e.to_string())
+        let error = Self::new(e.code(), e.to_string());
+        match e {
+            latentscope_core::Error::Busy { artifact, holder } => {
+                error.with("artifact", artifact).with("holder", holder)
+            }
+            latentscope_core::Error::HasDependents {
+                artifact,
+                dependents,
+            } => error
+                .with("artifact", artifact)
+                .with("dependents", dependents),
+            _ => error,
+        }
     }
 }
 
@@ -61,7 +83,9 @@ impl From<latentscope_core::latentscope_io::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.message, "code": self.code});
+        let mut body = self.extra;
+        body.insert("error".into(), self.message.into());
+        body.insert("code".into(), self.code.into());
         (self.status, Json(body)).into_response()
     }
 }

@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 
-/// The steps a job can run.
+/// The steps a job can run on a dataset (`POST …/jobs`); `ingest` makes
+/// one from an upload (`POST /api/datasets`).
 pub const STEPS: [&str; 6] = ["embed", "umap", "cluster", "label", "scope", "delete"];
 
 /// One event of a job, numbered from 1.
@@ -58,8 +59,11 @@ pub struct Job {
     pub params: Value,
     /// The artifacts it reads (to refuse deleting them meanwhile).
     pub reads: Vec<String>,
+    /// The job this one runs again, if any.
+    pub rerun_of: Option<String>,
     /// Milliseconds since the Unix epoch when it started.
     started_at: String,
+    finished_at: Mutex<Option<String>>,
     status: Mutex<JobStatus>,
     events: Mutex<Vec<JobEvent>>,
     cancel: AtomicBool,
@@ -112,6 +116,15 @@ impl Job {
             .iter()
             .find(|e| e.kind == "done")
             .map(|e| e.data["artifact"].clone());
+        let error = events
+            .iter()
+            .find(|e| e.kind == "error")
+            .map(|e| e.data["error"].clone());
+        let finished_at = self
+            .finished_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         json!({
             "id": self.id,
             "dataset": self.dataset,
@@ -119,8 +132,11 @@ impl Job {
             "params": self.params,
             "status": self.status(),
             "started_at": self.started_at,
+            "finished_at": finished_at,
             "progress": progress.map(|e| e.data),
             "artifact": artifact,
+            "error": error,
+            "rerun_of": self.rerun_of,
             "last_event": last,
             "events": events.len(),
         })
@@ -161,12 +177,92 @@ fn text(params: &Value, key: &str) -> ApiResult<String> {
         .ok_or_else(|| ApiError::bad_request(format!("params.{key}: missing (a string)")))
 }
 
-fn number(params: &Value, key: &str) -> ApiResult<Option<u64>> {
-    match &params[key] {
-        Value::Null => Ok(None),
-        v => v.as_u64().map(Some).ok_or_else(|| {
-            ApiError::bad_request(format!("params.{key}: {v} is not a whole number ≥ 0"))
-        }),
+/// `defaults` with the fields that `params` gives replaced (`aliases` maps
+/// other names to the fields' own); keys of `params` that are neither
+/// fields nor the step's `own` are refused, naming them.
+fn merged<T: Serialize + serde::de::DeserializeOwned>(
+    defaults: &T,
+    params: &Value,
+    own: &[&str],
+    aliases: &[(&str, &str)],
+) -> ApiResult<T> {
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(defaults) else {
+        return Err(ApiError::new("internal", "parameters are not an object"));
+    };
+    let Some(given) = params.as_object() else {
+        return Err(ApiError::bad_request("params: a JSON object"));
+    };
+    for (key, value) in given {
+        let field = aliases
+            .iter()
+            .find(|(alias, _)| alias == key)
+            .map_or(key.as_str(), |(_, field)| field);
+        if fields.contains_key(field) {
+            // null: the default.
+            if !value.is_null() {
+                fields.insert(field.to_string(), value.clone());
+            }
+        } else if !own.contains(&key.as_str()) {
+            let mut known: Vec<&str> = fields.keys().map(String::as_str).collect();
+            known.extend(own);
+            return Err(ApiError::bad_request(format!(
+                "params.{key}: not a parameter of this step; it takes {}",
+                known.join(", ")
+            )));
+        }
+    }
+    serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ApiError::bad_request(format!("params: {e}")))
+}
+
+/// A umap job's parameters, and the layout it starts from (`init: umap-NNN`).
+fn umap_params(
+    p: &Value,
+) -> ApiResult<(
+    latentscope_core::umap::UmapParams,
+    Option<latentscope_core::UmapId>,
+)> {
+    let mut params = p.clone();
+    let init_from = match params["init"].as_str() {
+        Some(i) if i.starts_with("umap-") => {
+            let from = i.parse::<latentscope_core::UmapId>()?;
+            params["init"] = Value::Null;
+            Some(from)
+        }
+        _ => None,
+    };
+    let umap = merged(
+        &latentscope_core::umap::UmapParams::default(),
+        &params,
+        &["embedding", "method"],
+        &[("n_neighbors", "neighbors")],
+    )?;
+    Ok((umap, init_from))
+}
+
+/// A cluster job's parameters: the defaults for the dataset's row count.
+fn cluster_params(ds: &Dataset, p: &Value) -> ApiResult<latentscope_core::hdbscan::HdbscanParams> {
+    let defaults = latentscope_core::cluster::default_hdbscan_params(ds.rows() as usize);
+    merged(&defaults, p, &["umap"], &[("min_cluster_size", "samples")])
+}
+
+/// A label job's options.
+fn label_options(p: &Value) -> ApiResult<latentscope_core::LabelOptions> {
+    merged(
+        &latentscope_core::LabelOptions::default(),
+        p,
+        &["cluster", "labeler"],
+        &[],
+    )
+}
+
+/// Refuses parameters a step does not take, before it starts.
+fn check_params(ds: &Dataset, step: &str, p: &Value) -> ApiResult<()> {
+    match step {
+        "umap" => umap_params(p).map(drop),
+        "cluster" => cluster_params(ds, p).map(drop),
+        "label" => label_options(p).map(drop),
+        _ => Ok(()),
     }
 }
 
@@ -227,6 +323,19 @@ impl Jobs {
         jobs
     }
 
+    /// Every job this server started, newest first.
+    pub fn all(&self) -> Vec<Arc<Job>> {
+        let mut jobs: Vec<Arc<Job>> = self
+            .all
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        jobs.sort_by(|a, b| b.id.cmp(&a.id));
+        jobs
+    }
+
     /// Starts `request` on `ds`; refuses (409 `artifact_busy`, naming the
     /// holder) a job equal to a running one, and a delete of what a running
     /// job reads.
@@ -235,85 +344,201 @@ impl Jobs {
         ds: Dataset,
         data_dir: &std::path::Path,
         request: JobRequest,
+        rerun_of: Option<String>,
     ) -> ApiResult<Arc<Job>> {
         if !request.params.is_object() {
             return Err(ApiError::bad_request("params: a JSON object"));
         }
         let reads = reads(&request.step, &request.params)?;
+        check_params(&ds, &request.step, &request.params)?;
+        let spec = Spec {
+            dataset: ds.id().to_string(),
+            step: request.step,
+            params: request.params,
+            reads,
+            rerun_of,
+        };
+        self.launch(spec, data_dir, move |job| run(&ds, job))
+    }
+
+    /// Starts ingesting `ingest.file` as dataset `ingest.dataset` (checked
+    /// by the caller); the upload's folder is removed once it is done.
+    pub fn start_ingest(
+        &self,
+        store: Arc<dyn latentscope_core::latentscope_io::Store>,
+        data_dir: &std::path::Path,
+        ingest: Ingest,
+        rerun_of: Option<String>,
+    ) -> ApiResult<Arc<Job>> {
+        let spec = Spec {
+            dataset: ingest.dataset.clone(),
+            step: "ingest".into(),
+            params: json!({
+                "upload": ingest.upload,
+                "text_column": ingest.text_column,
+                "dataset": ingest.dataset,
+            }),
+            reads: Vec::new(),
+            rerun_of,
+        };
+        self.launch(spec, data_dir, move |job| {
+            let progress = progress_of(job);
+            latentscope_core::ingest::ingest_file(
+                store,
+                &ingest.dataset,
+                &ingest.file,
+                &latentscope_core::ingest::IngestOptions::new(&ingest.text_column),
+                &progress,
+            )?;
+            if let Some(folder) = ingest.file.parent() {
+                let _ = std::fs::remove_dir_all(folder);
+            }
+            Ok(ingest.dataset.clone())
+        })
+    }
+
+    /// Registers a job and runs `work` on a blocking thread, recording its
+    /// events and its end.
+    fn launch(
+        &self,
+        spec: Spec,
+        data_dir: &std::path::Path,
+        work: impl FnOnce(&Job) -> ApiResult<String> + Send + 'static,
+    ) -> ApiResult<Arc<Job>> {
+        let mut all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+        for job in all
+            .values()
+            .filter(|j| j.dataset == spec.dataset && j.status() == JobStatus::Running)
         {
-            let all = self.all.lock().unwrap_or_else(|p| p.into_inner());
-            for job in all
-                .values()
-                .filter(|j| j.dataset == ds.id() && j.status() == JobStatus::Running)
-            {
-                let same = job.step == request.step && job.params == request.params;
-                let deletes_its_input = request.step == "delete"
-                    && request.params["artifact"]
-                        .as_str()
-                        .is_some_and(|a| job.reads.iter().any(|r| r == a));
-                if same || deletes_its_input {
-                    return Err(ApiError::new(
-                        "artifact_busy",
-                        format!(
-                            "job {} ({} {}) is running{}",
-                            job.id,
-                            job.step,
-                            job.params,
-                            if same {
-                                " the same step"
-                            } else {
-                                " and reads it"
-                            }
-                        ),
-                    ));
-                }
+            let same =
+                job.step == spec.step && (job.params == spec.params || spec.step == "ingest");
+            let deletes_its_input = spec.step == "delete"
+                && spec.params["artifact"]
+                    .as_str()
+                    .is_some_and(|a| job.reads.iter().any(|r| r == a));
+            if same || deletes_its_input {
+                return Err(ApiError::new(
+                    "artifact_busy",
+                    format!(
+                        "job {} ({} {}) is running{}",
+                        job.id,
+                        job.step,
+                        job.params,
+                        if same {
+                            " the same step"
+                        } else {
+                            " and reads it"
+                        }
+                    ),
+                )
+                .with("holder", job.id.clone()));
             }
         }
         let n = self.next.fetch_add(1, Ordering::SeqCst) + 1;
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
+        let ms = now_ms();
         let job = Arc::new(Job {
             id: format!("job-{ms}-{n}"),
-            dataset: ds.id().to_string(),
-            step: request.step.clone(),
-            params: request.params.clone(),
-            reads,
+            dataset: spec.dataset,
+            step: spec.step,
+            params: spec.params,
+            reads: spec.reads,
+            rerun_of: spec.rerun_of,
             started_at: ms.to_string(),
+            finished_at: Mutex::new(None),
             status: Mutex::new(JobStatus::Running),
             events: Mutex::new(Vec::new()),
             cancel: AtomicBool::new(false),
             changed: tokio::sync::Notify::new(),
             last_progress: Mutex::new(None),
         });
-        self.all
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(job.id.clone(), job.clone());
-        let record_dir = data_dir.join(ds.id()).join("jobs");
+        all.insert(job.id.clone(), job.clone());
+        drop(all);
+        let record_dir = data_dir.join(&job.dataset).join("jobs");
         let runner = job.clone();
         tokio::task::spawn_blocking(move || {
             write_record(&record_dir, &runner);
-            let result = run(&ds, &runner);
-            let status = match &result {
-                Ok(artifact) => {
-                    runner.push("done", json!({"artifact": artifact}));
-                    JobStatus::Done
-                }
-                Err(e) if e.code == "cancelled" => {
-                    runner.push("cancelled", json!({"message": "cancelled; earlier artifacts are intact, running it again resumes"}));
-                    JobStatus::Cancelled
-                }
-                Err(e) => {
-                    runner.push("error", json!({"error": e.message, "code": e.code}));
-                    JobStatus::Error
-                }
+            runner.push(
+                "log",
+                json!({"message": format!("{} started", runner.step)}),
+            );
+            // The first progress event: the step has started (its own
+            // reports follow once it has read its inputs).
+            runner.push(
+                "progress",
+                json!({"stage": runner.step, "done": 0, "total": null}),
+            );
+            let result = work(&runner);
+            let (status, kind, data) = match &result {
+                Ok(artifact) => (JobStatus::Done, "done", json!({"artifact": artifact})),
+                Err(e) if e.code == "cancelled" => (
+                    JobStatus::Cancelled,
+                    "cancelled",
+                    json!({"message": "cancelled; earlier artifacts are intact, running it again resumes"}),
+                ),
+                Err(e) => (
+                    JobStatus::Error,
+                    "error",
+                    json!({"error": e.message, "code": e.code}),
+                ),
             };
+            // The status first: whoever sees the last event sees the job ended.
+            *runner.finished_at.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(now_ms().to_string());
             *runner.status.lock().unwrap_or_else(|p| p.into_inner()) = status;
-            runner.changed.notify_waiters();
+            runner.push(kind, data);
             write_record(&record_dir, &runner);
         });
         Ok(job)
+    }
+}
+
+/// What a job runs, before it has an id.
+struct Spec {
+    dataset: String,
+    step: String,
+    params: Value,
+    reads: Vec<String>,
+    rerun_of: Option<String>,
+}
+
+/// An ingest job: an uploaded file becomes a dataset.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    /// The upload's id.
+    pub upload: String,
+    /// The uploaded file (in its own folder under `<data>/.uploads/`).
+    pub file: std::path::PathBuf,
+    /// The new dataset's id.
+    pub dataset: String,
+    /// The column holding the text.
+    pub text_column: String,
+}
+
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+/// The progress callback of a job: events at most every 50 ms (and each
+/// stage's last); `Break` once the job is cancelled.
+fn progress_of(job: &Job) -> impl Fn(ProgressEvent<'_>) -> ControlFlow<()> + '_ {
+    move |e: ProgressEvent<'_>| {
+        let mut last = job.last_progress.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|t| t.elapsed().as_millis() >= 50) || Some(e.done) == e.total;
+        if due {
+            *last = Some(std::time::Instant::now());
+            drop(last);
+            job.push(
+                "progress",
+                json!({"stage": e.stage, "done": e.done, "total": e.total}),
+            );
+        }
+        if job.cancel.load(Ordering::SeqCst) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     }
 }
 
@@ -330,62 +555,36 @@ fn write_record(dir: &std::path::Path, job: &Job) {
 
 /// Runs the job's step; returns the artifact it made (or deleted).
 fn run(ds: &Dataset, job: &Job) -> ApiResult<String> {
-    let progress = |e: ProgressEvent<'_>| {
-        // At most one progress event every 50 ms (and each stage's last).
-        let mut last = job.last_progress.lock().unwrap_or_else(|p| p.into_inner());
-        let due = last.is_none_or(|t| t.elapsed().as_millis() >= 50) || Some(e.done) == e.total;
-        if due {
-            *last = Some(std::time::Instant::now());
-            drop(last);
-            job.push(
-                "progress",
-                json!({"stage": e.stage, "done": e.done, "total": e.total}),
-            );
-        }
-        if job.cancel.load(Ordering::SeqCst) {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    };
+    let progress = progress_of(job);
     let p = &job.params;
     let cancelled = |e: latentscope_core::Error| -> ApiError { e.into() };
-    job.push("log", json!({"message": format!("{} started", job.step)}));
-    // The first progress event: the step has started (its own reports follow
-    // once it has read its inputs).
-    job.push(
-        "progress",
-        json!({"stage": job.step, "done": 0, "total": null}),
-    );
     match job.step.as_str() {
         "umap" => {
+            let (params, init_from) = umap_params(p)?;
             let mut step = ds
                 .new_umap(text(p, "embedding")?.parse()?)
+                .params(params)
                 .progress(&progress);
-            if let Some(n) = number(p, "neighbors")? {
-                step = step.neighbors(n as usize);
+            if let Some(from) = init_from {
+                step = step.init_from(from)?;
             }
-            if let Some(d) = p["min_dist"].as_f64() {
-                step = step.min_dist(d as f32);
-            }
-            if let Some(s) = number(p, "seed")? {
-                step = step.seed(s);
-            }
-            if p["method"].as_str() == Some("pca") {
-                step = step.pca();
+            match p["method"].as_str() {
+                None | Some("umap") => {}
+                Some("pca") => step = step.pca(),
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "params.method: {other:?}; umap or pca"
+                    )));
+                }
             }
             Ok(step.run().map_err(cancelled)?.to_string())
         }
         "cluster" => {
-            let mut step = ds
+            let params = cluster_params(ds, p)?;
+            let step = ds
                 .new_clustering(text(p, "umap")?.parse()?)
+                .params(params)
                 .progress(&progress);
-            if let Some(n) = number(p, "min_cluster_size")?.or(number(p, "samples")?) {
-                step = step.min_cluster_size(n as usize);
-            }
-            if let Some(n) = number(p, "min_samples")? {
-                step = step.min_samples(n as usize);
-            }
             Ok(step.run().map_err(cancelled)?.to_string())
         }
         "label" => {
@@ -394,9 +593,11 @@ fn run(ds: &Dataset, job: &Job) -> ApiResult<String> {
             let labeler = latentscope_core::label::LabelerRegistry::default()
                 .resolve(labeler_name, ds)
                 .map_err(cancelled)?;
+            let options = label_options(p)?;
             let step = ds
                 .new_labels(cluster)
                 .labeler(labeler.as_ref())
+                .options(options)
                 .progress(&progress);
             Ok(step.run_blocking().map_err(cancelled)?.to_string())
         }

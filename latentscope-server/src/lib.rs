@@ -24,6 +24,7 @@ mod openapi;
 mod routes;
 pub mod search;
 pub mod state;
+pub mod uploads;
 mod whole;
 
 use std::sync::Arc;

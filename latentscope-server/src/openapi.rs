@@ -19,6 +19,12 @@ pub(crate) struct ErrorBody {
     pub error: String,
     /// A stable code: `not_found`, `read_only`, `invalid_parameter`, …
     pub code: String,
+    /// `artifact_busy`: who holds the artifact (a job id or a process).
+    #[schema(nullable = false)]
+    pub holder: Option<String>,
+    /// `has_dependents`: the artifacts made from the one asked to delete.
+    #[schema(nullable = false)]
+    pub dependents: Option<Vec<String>>,
 }
 
 /// `GET /api/version`.

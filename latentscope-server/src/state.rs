@@ -35,6 +35,11 @@ pub struct ServeConfig {
     /// Similarity search scans every row up to this many rows, and uses the
     /// HNSW graph above ([`crate::search::EXACT_UP_TO`] by default).
     pub exact_up_to: usize,
+    /// The largest upload in bytes ([`crate::uploads::MAX_UPLOAD_BYTES`] by default).
+    pub max_upload_bytes: u64,
+    /// Where API keys and endpoints are saved (`POST /api/settings`):
+    /// `$XDG_CONFIG_HOME/latentscope/.env` by default, never the data directory.
+    pub settings_file: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -48,6 +53,8 @@ impl ServeConfig {
             cors: None,
             web_dir: None,
             exact_up_to: crate::search::EXACT_UP_TO,
+            max_upload_bytes: crate::uploads::MAX_UPLOAD_BYTES,
+            settings_file: latentscope_models::settings::config_file(),
         }
     }
 }
@@ -144,6 +151,10 @@ pub struct AppState {
     graphs: Arc<Mutex<HashMap<PathBuf, GraphSlot>>>,
     /// The jobs this server started.
     pub jobs: crate::jobs::Jobs,
+    /// One turn per dataset for small writes (tags, names), so that
+    /// concurrent requests wait for each other instead of failing on the
+    /// dataset's file lock.
+    turns: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 /// The HNSW graph of one embedding file, by that file's stamp.
@@ -167,6 +178,7 @@ impl AppState {
             embedders: Mutex::new(HashMap::new()),
             graphs: Arc::default(),
             jobs: crate::jobs::Jobs::default(),
+            turns: Mutex::new(HashMap::new()),
         }
     }
 
@@ -278,6 +290,36 @@ impl AppState {
     pub async fn load_input(self: &Arc<Self>, ds: &Dataset) -> ApiResult<Arc<RecordBatch>> {
         let (state, ds) = (self.clone(), ds.clone());
         blocking(move || state.input(&ds)).await
+    }
+
+    /// Runs a small write to dataset `ds` (on a blocking thread) after the
+    /// writes this server is already making to it; while another process
+    /// holds the dataset's lock (a CLI `tag`), tries again for up to 2 s.
+    pub(crate) async fn write_in_turn<T: Send + 'static>(
+        self: &Arc<Self>,
+        ds: &str,
+        work: impl Fn() -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let turn = self
+            .turns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(ds.to_string())
+            .or_default()
+            .clone();
+        blocking(move || {
+            let _turn = turn.lock().unwrap_or_else(|p| p.into_inner());
+            let started = std::time::Instant::now();
+            loop {
+                match work() {
+                    Err(e) if e.code == "artifact_busy" && started.elapsed().as_secs() < 2 => {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    result => return result,
+                }
+            }
+        })
+        .await
     }
 
     /// Refuses a write on a read-only server.

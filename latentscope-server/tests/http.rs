@@ -727,6 +727,37 @@ async fn the_write_routes_over_http() {
     .await;
     assert_eq!((s, v["count"].as_u64()), (StatusCode::OK, Some(2)));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "1\n3\n");
+    // Concurrent writes wait their turn: none is lost, none is refused.
+    let writes = (100..260u64).map(|r| {
+        let (action, row) = if r % 4 == 0 {
+            ("remove", 3)
+        } else {
+            ("add", r)
+        };
+        post(
+            format!("{base}/tags/{tag_path}/{action}"),
+            serde_json::json!({"indices": [row]}),
+        )
+    });
+    for (s, v) in futures::future::join_all(writes).await {
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let want: String = std::iter::once(1)
+        .chain((100..260u64).filter(|r| r % 4 != 0))
+        .map(|r| format!("{r}\n"))
+        .collect();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), want);
+    post(
+        format!("{base}/tags/{tag_path}/remove"),
+        serde_json::json!({"indices": (100..260u64).collect::<Vec<_>>()}),
+    )
+    .await;
+    post(
+        format!("{base}/tags/{tag_path}/add"),
+        serde_json::json!({"indices": [3]}),
+    )
+    .await;
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "1\n3\n");
     let (s, _) = post(
         format!("{base}/tags/{tag_path}/add"),
         serde_json::json!({"indices": [2000]}),
@@ -1191,4 +1222,512 @@ async fn jobs_with_live_progress() {
     for status in ["done", "cancelled", "error"] {
         assert!(statuses.contains(&status), "{statuses:?}");
     }
+}
+
+/// A `multipart/form-data` body with `fields` and one file; its content type.
+fn form(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "ls-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_form(
+    client: &reqwest::Client,
+    url: String,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &[u8])>,
+) -> (StatusCode, Value) {
+    let (content_type, body) = form(fields, file);
+    let r = client
+        .post(url)
+        .header("content-type", content_type)
+        .header("x-latentscope", "1")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+/// Follows a job to its end; its last summary.
+async fn wait_job(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    for _ in 0..600 {
+        let (_, v) = json(client, format!("{base}/jobs/{id}")).await;
+        if v["status"] != "running" {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("job {id} did not end");
+}
+
+/// Upload with preview: garbage bytes, an empty file, a file that is not a
+/// table and a table without the chosen column are 400s that keep nothing;
+/// a CSV's preview guesses its text column; its ingest job makes the
+/// dataset and removes the upload. Runs are named in a sidecar and deleted
+/// with their dependents listed first; a failed job reruns. Settings save a
+/// key outside the data directory and never answer its value. A read-only
+/// server refuses every one of these writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_runs_and_settings_over_http() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut c = config(&data);
+    c.settings_file = Some(root.path().join("config/latentscope/.env"));
+    let (addr, _stop) = start(c.clone()).await;
+    let base = format!("http://{addr}/api");
+    let client = reqwest::Client::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let all = std::fs::read_to_string(repo.join("data/pypi-10k.csv")).unwrap();
+    let csv = all.lines().take(801).collect::<Vec<_>>().join("\n");
+    let uploads = data.join(".uploads");
+    let kept = || std::fs::read_dir(&uploads).map_or(0, |d| d.count());
+
+    // Refused: nothing kept, a 400 naming the file.
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for (name, bytes, says) in [
+        ("garbage.csv", &garbage[..], "garbage.csv"),
+        ("empty.csv", &b""[..], "empty"),
+        ("header-only.csv", &b"name,summary\n"[..], "header-only.csv"),
+        ("notes.txt", &b"hello"[..], "not a table file"),
+        ("rows.jsonl", &b"{\"a\": 1}\nnot json\n"[..], "rows.jsonl"),
+    ] {
+        let (s, v) = post_form(&client, format!("{base}/uploads"), &[], Some((name, bytes))).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_upload")),
+            "{name}: {v}"
+        );
+        assert!(v["error"].as_str().unwrap().contains(says), "{name}: {v}");
+        assert!(!v["error"].as_str().unwrap().contains(".uploads"), "{v}");
+        assert_eq!(kept(), 0, "{name} left something in .uploads");
+    }
+    let (s, _) = post_form(&client, format!("{base}/uploads"), &[("x", "y")], None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Without our header a form is refused before it is read (a client of
+    // its own: the server closes that connection).
+    let (content_type, body) = form(&[], Some(("a.csv", csv.as_bytes())));
+    let r = reqwest::Client::new()
+        .post(format!("{base}/uploads"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // A CSV: its preview.
+    let (s, preview) = post_form(
+        &client,
+        format!("{base}/uploads"),
+        &[],
+        Some(("PyPI summaries.csv", csv.as_bytes())),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{preview}");
+    assert_eq!(preview["rows_total"], 800);
+    assert_eq!(preview["format"], "csv");
+    assert_eq!(preview["dataset"], "PyPI-summaries");
+    assert_eq!(preview["text_column"], "summary");
+    assert_eq!(preview["rows"].as_array().unwrap().len(), 20);
+    assert_eq!(
+        preview["rows"][0]["name"].as_str(),
+        all.lines().nth(1).unwrap().split(',').next()
+    );
+    let types: Vec<(&str, &str)> = preview["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("name", "string"),
+            ("summary", "string"),
+            ("month", "string")
+        ]
+    );
+    let upload = preview["upload"].as_str().unwrap().to_string();
+    let (s, again) = json(&client, format!("{base}/uploads/{upload}")).await;
+    assert_eq!((s, &again), (StatusCode::OK, &preview));
+
+    // Ingest: a column it lacks is a 400 listing its columns; an id taken
+    // is a 409; the job makes the dataset and removes the upload.
+    let (s, v) = post_json(
+        &client,
+        format!("{base}/datasets"),
+        serde_json::json!({"upload": upload, "text_column": "body"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("name, summary, month")
+    );
+    let (s, job) = post_json(
+        &client,
+        format!("{base}/datasets"),
+        serde_json::json!({"upload": upload, "text_column": "summary", "dataset": "pypi-800"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["step"], "ingest");
+    let done = wait_job(&client, &base, job["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (done["status"].as_str(), done["artifact"].as_str()),
+        (Some("done"), Some("pypi-800")),
+        "{done}"
+    );
+    assert!(data.join("pypi-800/meta.json").is_file());
+    assert_eq!(kept(), 0, "the upload is removed once ingested");
+    let (s, _) = json(&client, format!("{base}/uploads/{upload}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Upload and ingest in one multipart request (the guessed text column).
+    let (s, job) = post_form(
+        &client,
+        format!("{base}/datasets"),
+        &[("dataset", "pypi-800")],
+        Some(("again.csv", csv.as_bytes())),
+    )
+    .await;
+    assert_eq!(
+        (s, job["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_exists"))
+    );
+    assert_eq!(kept(), 0);
+    let (s, job) = post_form(
+        &client,
+        format!("{base}/datasets"),
+        &[],
+        Some(("again.tsv", csv.replace(',', "\t").as_bytes())),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let done = wait_job(&client, &base, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["artifact"], "again", "{done}");
+    assert_eq!(
+        done["params"]["text_column"], "summary",
+        "the guessed column"
+    );
+
+    // Runs: embed, two umaps, a clustering; names; dependents; delete.
+    let step = |body: Value| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let (s, job) = post_json(&client, format!("{base}/datasets/pypi-800/jobs"), body).await;
+            assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+            wait_job(&client, &base, job["id"].as_str().unwrap()).await
+        }
+    };
+    assert_eq!(
+        step(serde_json::json!({"step": "embed"})).await["artifact"],
+        "embedding-001"
+    );
+    let umap =
+        serde_json::json!({"step": "umap", "params": {"embedding": "embedding-001", "seed": 1}});
+    assert_eq!(step(umap).await["artifact"], "umap-001");
+    let cluster =
+        step(serde_json::json!({"step": "cluster", "params": {"umap": "umap-001"}})).await;
+    assert_eq!(cluster["artifact"], "cluster-001");
+    let (s, v) = client
+        .patch(format!("{base}/datasets/pypi-800/artifacts/umap-001"))
+        .json(&serde_json::json!({"name": "first layout", "description": "seed 1\nthe defaults"}))
+        .send()
+        .await
+        .map(|r| (r.status(), r))
+        .unwrap();
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v.json::<Value>().await.unwrap()["name"], "first layout");
+    let umap_json = std::fs::read(data.join("pypi-800/umaps/umap-001.json")).unwrap();
+    let (_, shown) = json(&client, format!("{base}/datasets/pypi-800")).await;
+    let entry = shown["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "umap-001")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (entry["name"].as_str(), entry["description"].as_str()),
+        (Some("first layout"), Some("seed 1\nthe defaults"))
+    );
+    let (_, deps) = json(
+        &client,
+        format!("{base}/datasets/pypi-800/artifacts/umap-001/dependents"),
+    )
+    .await;
+    assert_eq!(deps["dependents"], serde_json::json!(["cluster-001"]));
+    let delete = |url: String| {
+        let client = client.clone();
+        async move {
+            let r = client.delete(url).send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, v) = delete(format!("{base}/datasets/pypi-800/artifacts/umap-001")).await;
+    assert_eq!(
+        (s, v["code"].as_str(), &v["dependents"]),
+        (
+            StatusCode::CONFLICT,
+            Some("has_dependents"),
+            &serde_json::json!(["cluster-001"])
+        ),
+        "{v}"
+    );
+    assert_eq!(
+        std::fs::read(data.join("pypi-800/umaps/umap-001.json")).unwrap(),
+        umap_json,
+        "naming and a refused delete leave the artifact as it was"
+    );
+    let (s, v) = delete(format!(
+        "{base}/datasets/pypi-800/artifacts/umap-001?with_dependents=true"
+    ))
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["deleted"], serde_json::json!(["cluster-001", "umap-001"]));
+    assert!(!data.join("pypi-800/umaps/umap-001.json").exists());
+    assert!(
+        !data.join("pypi-800/names.json").exists(),
+        "its name goes with it"
+    );
+
+    // A failed job reruns with the same parameters.
+    // (Numbers are never given out again: the next umap is umap-002.)
+    let failed = step(serde_json::json!({"step": "cluster", "params": {"umap": "umap-002"}})).await;
+    assert_eq!(failed["status"], "error", "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("umap-002"),
+        "{failed}"
+    );
+    let made = step(
+        serde_json::json!({"step": "umap", "params": {"embedding": "embedding-001", "seed": 1}}),
+    )
+    .await;
+    assert_eq!(made["artifact"], "umap-002");
+    let (s, rerun) = post_json(
+        &client,
+        format!("{base}/jobs/{}/rerun", failed["id"].as_str().unwrap()),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{rerun}");
+    assert_eq!(rerun["rerun_of"], failed["id"]);
+    let rerun = wait_job(&client, &base, rerun["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (rerun["status"].as_str(), rerun["artifact"].as_str()),
+        (Some("done"), Some("cluster-002")),
+        "{rerun}"
+    );
+    let (_, jobs) = json(&client, format!("{base}/jobs")).await;
+    assert!(jobs.as_array().unwrap().len() >= 8, "{jobs}");
+    // Parameters: every field of the step's parameters, none other.
+    let (s, v) = post_json(
+        &client,
+        format!("{base}/datasets/pypi-800/jobs"),
+        serde_json::json!({"step": "umap", "params": {"embedding": "embedding-001", "neighbours": 5}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().unwrap().contains("neighbours"), "{v}");
+    let made = step(serde_json::json!({"step": "umap", "params": {"embedding": "embedding-001", "neighbors": 8, "spread": 2.0, "n_epochs": 50, "seed": 4, "init": "umap-002"}})).await;
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(data.join(format!(
+            "pypi-800/umaps/{}.json",
+            made["artifact"].as_str().unwrap()
+        )))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            record["neighbors"].as_u64(),
+            record["params"]["spread"].as_f64(),
+            record["params"]["init_from"].as_str()
+        ),
+        (Some(8), Some(2.0), Some("umap-002")),
+        "{record}"
+    );
+    // The cluster defaults follow the row count, as the jobs use them.
+    let (_, steps) = json(&client, format!("{base}/steps?dataset=pypi-800")).await;
+    assert_eq!(
+        steps["cluster"]["defaults"]["samples"], 7,
+        "round(√800 / 4)"
+    );
+    assert_eq!(rerun["params"], serde_json::json!({"umap": "umap-002"}));
+    let cluster: Value = serde_json::from_slice(
+        &std::fs::read(data.join("pypi-800/clusters/cluster-002.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cluster["samples"], 7, "{cluster}");
+    // A job whose server stopped while it ran: interrupted, its events end.
+    std::fs::write(
+        data.join("pypi-800/jobs/job-1-1.json"),
+        serde_json::json!({"id": "job-1-1", "dataset": "pypi-800", "step": "cluster",
+            "params": {"umap": "umap-002"}, "status": "running",
+            "all_events": [{"id": 1, "kind": "log", "data": {"message": "cluster started"}}]})
+        .to_string(),
+    )
+    .unwrap();
+    let (_, v) = json(&client, format!("{base}/jobs/job-1-1")).await;
+    assert_eq!(v["status"], "interrupted", "{v}");
+    let events = sse(&client, &format!("{base}/jobs/job-1-1/events"), None).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        (events[1].1.as_str(), events[1].2["code"].as_str()),
+        ("error", Some("interrupted"))
+    );
+    let (s, again) = post_json(
+        &client,
+        format!("{base}/jobs/job-1-1/rerun"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{again}");
+    wait_job(&client, &base, again["id"].as_str().unwrap()).await;
+
+    // Settings: a key saved outside the data directory, never answered.
+    let secret = "sk-test-0123456789-never-echoed";
+    let (s, v) = post_json(
+        &client,
+        format!("{base}/settings"),
+        serde_json::json!({"name": "MISTRAL_API_KEY", "value": secret}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(!v.to_string().contains(secret));
+    let key = v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "MISTRAL_API_KEY")
+        .unwrap();
+    assert_eq!(
+        (key["set"].as_bool(), key["source"].as_str()),
+        (Some(true), Some("file"))
+    );
+    let file = root.path().join("config/latentscope/.env");
+    assert!(std::fs::read_to_string(&file).unwrap().contains(secret));
+    let (_, v) = post_json(
+        &client,
+        format!("{base}/settings"),
+        serde_json::json!({"name": "LATENTSCOPE_ENDPOINT_LOCAL", "value": "http://127.0.0.1:1234/v1"}),
+    )
+    .await;
+    assert!(
+        v["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "LATENTSCOPE_ENDPOINT_LOCAL"
+                && e["value"] == "http://127.0.0.1:1234/v1"),
+        "{v}"
+    );
+    let (s, _) = post_json(
+        &client,
+        format!("{base}/settings"),
+        serde_json::json!({"name": "HOME", "value": "/tmp"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, v) = json(&client, format!("{base}/settings")).await;
+    assert!(!v.to_string().contains(secret));
+    assert_eq!(v["writable"], true);
+    for (path, _) in listing(&data) {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "{} holds the key",
+            path.display()
+        );
+    }
+
+    // Read-only: every write of these is refused, nothing changes.
+    let mut ro = c.clone();
+    ro.read_only = true;
+    let (addr, _stop2) = start(ro).await;
+    let rbase = format!("http://{addr}/api");
+    let before = listing(&data);
+    let settings_before = std::fs::read(&file).unwrap();
+    let (s, v) = post_form(
+        &client,
+        format!("{rbase}/uploads"),
+        &[],
+        Some(("a.csv", csv.as_bytes())),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("read_only"))
+    );
+    let (s, _) = post_form(
+        &client,
+        format!("{rbase}/datasets"),
+        &[],
+        Some(("a.csv", csv.as_bytes())),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for (s, _) in [
+        post_json(
+            &client,
+            format!("{rbase}/datasets"),
+            serde_json::json!({"upload": upload}),
+        )
+        .await,
+        post_json(
+            &client,
+            format!("{rbase}/settings"),
+            serde_json::json!({"name": "OPENAI_API_KEY", "value": "x"}),
+        )
+        .await,
+        post_json(
+            &client,
+            format!("{rbase}/jobs/{}/rerun", failed["id"].as_str().unwrap()),
+            serde_json::json!({}),
+        )
+        .await,
+        delete(format!(
+            "{rbase}/datasets/pypi-800/artifacts/umap-002?with_dependents=true"
+        ))
+        .await,
+        delete(format!("{rbase}/uploads/{upload}")).await,
+    ] {
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let r = client
+        .patch(format!("{rbase}/datasets/pypi-800/artifacts/umap-002"))
+        .json(&serde_json::json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (_, v) = json(&client, format!("{rbase}/settings")).await;
+    assert_eq!(v["writable"], false);
+    assert_eq!(listing(&data), before);
+    assert_eq!(std::fs::read(&file).unwrap(), settings_before);
 }

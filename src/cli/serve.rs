@@ -31,6 +31,9 @@ pub(crate) struct Args {
     /// (for developing it: `latentscope-server/web/dist`)
     #[arg(long, value_name = "DIR", hide = true)]
     web_dir: Option<PathBuf>,
+    /// The largest file the browser may upload, in MB
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
+    max_upload_mb: u64,
 }
 
 impl Args {
@@ -47,6 +50,7 @@ pub(crate) async fn execute(ctx: &Context, args: Args) -> Result<()> {
     config.port = args.port;
     config.read_only = args.read_only;
     config.cors = args.cors;
+    config.max_upload_bytes = args.max_upload_mb.saturating_mul(1 << 20);
     config.web_dir = args
         .web_dir
         .or_else(|| std::env::var_os("LATENTSCOPE_WEB_DIR").map(PathBuf::from));

@@ -42,6 +42,23 @@ fn size(a: &ArtifactInfo) -> String {
 }
 
 /// The line of one finished artifact.
+/// The name and description given to a run, under its line.
+fn print_names(a: &ArtifactInfo) -> Result<()> {
+    if let Some(name) = &a.names.name {
+        outln!("      name: {name}");
+    }
+    if let Some(description) = &a.names.description {
+        let first = description.lines().next().unwrap_or_default();
+        let more = if description.lines().nth(1).is_some() {
+            " …"
+        } else {
+            ""
+        };
+        outln!("      description: {first}{more}");
+    }
+    Ok(())
+}
+
 fn describe(a: &ArtifactInfo, rows: u64) -> String {
     let v = &a.record;
     let id = &a.id;
@@ -160,6 +177,7 @@ pub(crate) fn execute(ctx: &Context, args: Args) -> Result<()> {
                 }
                 _ => outln!("  {}", describe(a, meta.length)),
             }
+            print_names(a)?;
             if kind != ArtifactKind::Cluster || a.state == ArtifactState::Unfinished {
                 continue;
             }
@@ -182,6 +200,7 @@ pub(crate) fn execute(ctx: &Context, args: Args) -> Result<()> {
                                 .and_then(|rows| rows.first().map(|r| r.label.clone()))
                                 .unwrap_or_default();
                         outln!("    {}, e.g. {first:?}", describe(l, meta.length));
+                        print_names(l)?;
                     }
                     ArtifactState::Unfinished => outln!("    {}  unfinished", l.id),
                     ArtifactState::Unreadable(reason) => {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::META_FILE;
 use super::lifecycle::Claim;
+use super::names::RunName;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::ids::{ArtifactId, ClusterId, EmbeddingId, LabelsId, ScopeId, UmapId};
@@ -120,6 +121,9 @@ pub struct ArtifactInfo {
     /// Its record (the `.json` as written, our tool's or the Python tool's;
     /// for an unfinished run, its claim's parameters).
     pub record: Value,
+    /// The display name and description given to it ([`Dataset::name_run`]).
+    #[serde(flatten)]
+    pub names: RunName,
 }
 
 impl ArtifactInfo {
@@ -170,6 +174,8 @@ impl Dataset {
     /// record.
     pub fn artifacts(&self) -> Result<Vec<ArtifactInfo>> {
         let store = self.store().as_ref();
+        // A sidecar that does not parse names nothing here.
+        let run_names = self.run_names().unwrap_or_default();
         let mut out = Vec::new();
         let mut listed = BTreeSet::new();
         for kind in ArtifactKind::ALL {
@@ -241,6 +247,7 @@ impl Dataset {
                 let rows = record["rows"]
                     .as_u64()
                     .or_else(|| record["length"].as_u64());
+                let names = run_names.get(&id).cloned().unwrap_or_default();
                 out.push(ArtifactInfo {
                     kind,
                     id,
@@ -249,6 +256,7 @@ impl Dataset {
                     rows,
                     files,
                     record,
+                    names,
                 });
             }
         }
@@ -302,6 +310,7 @@ impl Dataset {
                 deleted.push(d.clone());
             }
         }
+        self.forget_names(&deleted)?;
         Ok(deleted)
     }
 

@@ -4,10 +4,12 @@ mod artifacts;
 pub mod ids;
 mod lifecycle;
 pub mod meta;
+mod names;
 mod tags;
 
 pub use artifacts::{ArtifactFile, ArtifactInfo, ArtifactKind, ArtifactState};
 pub use lifecycle::{ArtifactRun, RunSpec};
+pub use names::{NAMES_FILE, RunName};
 
 use std::sync::Arc;
 

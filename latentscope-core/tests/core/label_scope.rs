@@ -443,3 +443,67 @@ fn a_labels_file_naming_rows_outside_the_dataset_is_an_error_naming_it() {
     assert!(ds.create_scope(&parts, "x", "").is_err());
     assert_eq!(ds.artifacts().unwrap().len(), before);
 }
+
+#[test]
+fn runs_are_named_in_a_sidecar_that_leaves_the_artifacts_alone() {
+    use latentscope_core::Error;
+    use latentscope_core::dataset::NAMES_FILE;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ds = python_dataset(dir.path());
+    let folder = dir.path().join(ds.id());
+    let umap_json = std::fs::read(folder.join("umaps/umap-001.json")).unwrap();
+    let named = ds
+        .name_run(
+            "umap-001",
+            Some("  the first layout "),
+            Some("from Python\nkept"),
+        )
+        .unwrap();
+    assert_eq!(named.name.as_deref(), Some("the first layout"));
+    // None keeps a field, "" clears it.
+    let named = ds.name_run("umap-001", None, Some("")).unwrap();
+    assert_eq!(
+        (named.name.as_deref(), named.description),
+        (Some("the first layout"), None)
+    );
+    ds.name_run("cluster-002", Some("finer"), None).unwrap();
+    let listed = ds.artifacts().unwrap();
+    let name_of = |id: &str| {
+        listed
+            .iter()
+            .find(|a| a.id == id)
+            .and_then(|a| a.names.name.clone())
+    };
+    assert_eq!(name_of("umap-001").as_deref(), Some("the first layout"));
+    assert_eq!(name_of("cluster-002").as_deref(), Some("finer"));
+    assert_eq!(name_of("cluster-001"), None);
+    assert_eq!(
+        std::fs::read(folder.join("umaps/umap-001.json")).unwrap(),
+        umap_json
+    );
+    // Refused: an artifact that is not there, a name of two lines, a long one.
+    assert!(matches!(
+        ds.name_run("umap-009", Some("x"), None),
+        Err(Error::ArtifactNotFound { .. })
+    ));
+    assert!(matches!(
+        ds.name_run("umap-001", Some("two\nlines"), None),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        ds.name_run("umap-001", Some(&"x".repeat(201)), None),
+        Err(Error::InvalidParameter { .. })
+    ));
+    // Deleting a run drops its name; the last name gone, the file goes.
+    ds.delete("cluster-002", true).unwrap();
+    assert_eq!(ds.run_names().unwrap().len(), 1);
+    ds.name_run("umap-001", Some(""), None).unwrap();
+    assert!(!folder.join(NAMES_FILE).exists());
+    // A sidecar that does not parse: listing still works, naming says why.
+    std::fs::write(folder.join(NAMES_FILE), "{not json").unwrap();
+    assert!(ds.artifacts().is_ok());
+    let err = ds.name_run("umap-001", Some("x"), None).unwrap_err();
+    assert_eq!(err.code(), "bad_input", "{err:?}");
+    assert!(err.to_string().contains("names.json"), "{err}");
+}

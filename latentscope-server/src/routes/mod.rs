@@ -2,6 +2,7 @@
 //! checks around them, JSON 404 and 405 answers, and the pages.
 
 mod app;
+mod artifacts;
 mod columns;
 mod compare;
 mod curate;
@@ -11,10 +12,13 @@ mod jobs;
 mod meta;
 mod page;
 mod rows;
+pub(crate) use rows::cell;
 pub(crate) mod scopes;
 mod search;
+mod settings;
 mod steps;
 mod tags;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -70,15 +74,33 @@ async fn method_not_allowed(request: Request) -> Response {
 
 /// Every API route with its description: registered and described together.
 fn api() -> OpenApiRouter<Arc<AppState>> {
+    api_json().merge(api_uploads())
+}
+
+/// The routes that take uploads (their own body limit).
+fn api_uploads() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(meta::datasets, uploads::create))
+        .routes(routes!(uploads::upload))
+        .routes(routes!(uploads::preview, uploads::discard))
+}
+
+/// Every other route (JSON bodies up to [`MAX_BODY`]).
+fn api_json() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(meta::version))
         .routes(routes!(steps::steps))
+        .routes(routes!(steps::models))
+        .routes(routes!(settings::get, settings::save))
+        .routes(routes!(jobs::all))
         .routes(routes!(jobs::start, jobs::list))
         .routes(routes!(jobs::one))
         .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::rerun))
         .routes(routes!(jobs::events))
-        .routes(routes!(meta::datasets))
         .routes(routes!(meta::dataset))
+        .routes(routes!(artifacts::name, artifacts::delete))
+        .routes(routes!(artifacts::dependents))
         .routes(routes!(scopes::scope))
         .routes(routes!(scopes::points_route))
         .routes(routes!(rows::rows_get, rows::rows_post))
@@ -145,8 +167,13 @@ pub(crate) fn warm(state: &AppState) {
 
 /// The whole application.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let (api, _) = api().split_for_parts();
-    let api = api
+    let (json, _) = api_json().split_for_parts();
+    let (uploads, _) = api_uploads().split_for_parts();
+    let upload_limit = usize::try_from(state.config.max_upload_bytes.saturating_add(1 << 20))
+        .unwrap_or(usize::MAX);
+    let api = json
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .merge(uploads.layer(RequestBodyLimitLayer::new(upload_limit)))
         .route("/api/openapi.json", get(openapi_route))
         .route("/favicon.svg", get(page::favicon))
         .route("/favicon.ico", get(page::favicon))
@@ -156,7 +183,6 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         state.clone(),
         guard::check,
     ))
-    .layer(RequestBodyLimitLayer::new(MAX_BODY))
     .layer(CatchPanicLayer::custom(guard::panic_response))
     .with_state(state)
 }

@@ -2,7 +2,14 @@
 //! the same the CLI uses) and ranges, and the embedders and labelers this
 //! build can run — what a form to start a step needs.
 
+use std::sync::Arc;
+
 use axum::Json;
+use axum::extract::{Query, State};
+use latentscope_core::cluster::default_hdbscan_params;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
 use latentscope_core::hdbscan::HdbscanParams;
 use latentscope_core::label::{LabelOptions, LabelerRegistry};
 use latentscope_core::umap::UmapParams;
@@ -50,10 +57,9 @@ fn defaults<T: Serialize>(value: &T) -> Value {
         .unwrap_or(Value::Null)
 }
 
-#[utoipa::path(get, path = "/api/steps", tag = "meta", responses((status = 200, description = "Each step's parameters with their defaults and ranges, and the embedders and labelers this build can run", body = Steps)))]
-/// Each step's parameters, defaults, ranges and choices.
-pub(crate) async fn steps() -> Json<Steps> {
-    let embedders: Vec<Choice> = latentscope_models::registry()
+/// The embedders and labelers this build can run.
+fn choices() -> (Vec<Choice>, Vec<Choice>) {
+    let embedders = latentscope_models::registry()
         .entries()
         .iter()
         .map(|e| Choice {
@@ -67,7 +73,7 @@ pub(crate) async fn steps() -> Json<Steps> {
                 .map(|f| format!("this build lacks the `{f}` feature")),
         })
         .collect();
-    let labelers: Vec<Choice> = LabelerRegistry::default()
+    let labelers = LabelerRegistry::default()
         .entries()
         .iter()
         .map(|e| Choice {
@@ -78,7 +84,54 @@ pub(crate) async fn steps() -> Json<Steps> {
             reason: None,
         })
         .collect();
-    Json(Steps {
+    (embedders, labelers)
+}
+
+/// `GET /api/models`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Models {
+    /// The embedders (`embed`'s `model`).
+    embedders: Vec<Choice>,
+    /// The labelers (`label`'s `labeler`).
+    labelers: Vec<Choice>,
+}
+
+#[utoipa::path(get, path = "/api/models", tag = "meta", responses((status = 200, description = "The embedders and labelers this build can run (as in `GET /api/steps`)", body = Models)))]
+/// The embedders and labelers.
+pub(crate) async fn models() -> Json<Models> {
+    let (embedders, labelers) = choices();
+    Json(Models {
+        embedders,
+        labelers,
+    })
+}
+
+/// `GET /api/steps` query.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct StepsQuery {
+    /// A dataset: the cluster defaults for its row count.
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,128}$")]
+    dataset: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/steps", tag = "meta", params(StepsQuery), responses((status = 200, description = "Each step's parameters with their defaults and ranges, and the embedders and labelers this build can run", body = Steps)))]
+/// Each step's parameters, defaults, ranges and choices.
+pub(crate) async fn steps(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<StepsQuery>,
+) -> ApiResult<Json<Steps>> {
+    // HDBSCAN's defaults depend on the row count (the CLI's and the jobs').
+    let rows = match &query.dataset {
+        Some(ds) => Some(state.dataset(ds)?.rows()),
+        None => None,
+    };
+    let cluster_defaults = match rows {
+        Some(rows) => defaults(&default_hdbscan_params(rows as usize)),
+        None => defaults(&HdbscanParams::default()),
+    };
+    let (embedders, labelers) = choices();
+    Ok(Json(Steps {
         embed: json!({
             "default_model": latentscope_models::DEFAULT_MODEL,
             "embedders": embedders,
@@ -97,7 +150,9 @@ pub(crate) async fn steps() -> Json<Steps> {
             "inits": ["spectral", "pca", "random", "umap-NNN"],
         }),
         cluster: json!({
-            "defaults": defaults(&HdbscanParams::default()),
+            "defaults": cluster_defaults,
+            "defaults_for_rows": rows,
+            "samples_rule": "min_cluster_size (samples) is round(√rows / 4), between 5 and 1000, and min_samples at most 5, unless given",
             "ranges": {
                 "samples": {"min": 2},
                 "min_samples": {"min": 1},
@@ -109,5 +164,5 @@ pub(crate) async fn steps() -> Json<Steps> {
             "defaults": defaults(&LabelOptions::default()),
             "labelers": labelers,
         }),
-    })
+    }))
 }

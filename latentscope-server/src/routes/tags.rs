@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::scopes::ARROW_STREAM;
 use crate::body::JsonObject;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, blocking};
+use crate::state::AppState;
 
 /// Every tag with its size.
 #[utoipa::path(get, path = "/api/datasets/{ds}/tags", tag = "tags", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$")), responses((status = 200, description = "Every tag with its number of rows", body = std::collections::BTreeMap<String, u64>)))]
@@ -107,18 +107,20 @@ pub(crate) async fn create(
 ) -> ApiResult<(StatusCode, Json<TagSummary>)> {
     state.require_writable()?;
     let ds = state.dataset(&ds)?;
-    blocking(move || {
-        ds.create_tag(&body.name)?;
-        let count = ds.tag_rows(&body.name)?.len() as u64;
-        Ok((
-            StatusCode::CREATED,
-            Json(TagSummary {
-                name: body.name,
-                count,
-            }),
-        ))
-    })
-    .await
+    let id = ds.id().to_string();
+    state
+        .write_in_turn(&id, move || {
+            ds.create_tag(&body.name)?;
+            let count = ds.tag_rows(&body.name)?.len() as u64;
+            Ok((
+                StatusCode::CREATED,
+                Json(TagSummary {
+                    name: body.name.clone(),
+                    count,
+                }),
+            ))
+        })
+        .await
 }
 
 /// Rows added to a tag or removed from it.
@@ -138,15 +140,20 @@ async fn edit_rows(
 ) -> ApiResult<Json<TagSummary>> {
     state.require_writable()?;
     let ds = state.dataset(ds)?;
-    blocking(move || {
-        super::rows::check_rows(&rows, ds.rows())?;
-        let count = match edit {
-            Edit::Add => ds.add_to_tag(&tag, &rows)?,
-            Edit::Remove => ds.remove_from_tag(&tag, &rows)?,
-        } as u64;
-        Ok(Json(TagSummary { name: tag, count }))
-    })
-    .await
+    super::rows::check_rows(&rows, ds.rows())?;
+    let id = ds.id().to_string();
+    state
+        .write_in_turn(&id, move || {
+            let count = match edit {
+                Edit::Add => ds.add_to_tag(&tag, &rows)?,
+                Edit::Remove => ds.remove_from_tag(&tag, &rows)?,
+            } as u64;
+            Ok(Json(TagSummary {
+                name: tag.clone(),
+                count,
+            }))
+        })
+        .await
 }
 
 #[utoipa::path(post, path = "/api/datasets/{ds}/tags/{t}/add", tag = "tags", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("t" = String, Path, description = "The tag name (percent-encoded Unicode; no `/`, `\\` or control characters)", pattern = r"^[^/\\\x00-\x1f\x7f-\x9f]{1,128}$")), request_body = TagRows, responses((status = 200, description = "The tag with the rows added (created if needed)", body = TagSummary)))]
@@ -177,12 +184,14 @@ pub(crate) async fn delete(
 ) -> ApiResult<Json<TagDeleted>> {
     state.require_writable()?;
     let ds = state.dataset(&ds)?;
-    blocking(move || {
-        ds.delete_tag(&tag)?;
-        Ok(Json(TagDeleted {
-            name: tag,
-            deleted: true,
-        }))
-    })
-    .await
+    let id = ds.id().to_string();
+    state
+        .write_in_turn(&id, move || {
+            ds.delete_tag(&tag)?;
+            Ok(Json(TagDeleted {
+                name: tag.clone(),
+                deleted: true,
+            }))
+        })
+        .await
 }

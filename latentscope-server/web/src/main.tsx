@@ -3,5 +3,6 @@ import './boot';
 import { render } from 'preact';
 import { App } from './ui/App';
 import './style.css';
+import './pages.css';
 
 render(<App />, document.getElementById('app')!);

@@ -97,3 +97,48 @@ export function writeHash(s: HashState): string {
   const str = p.toString();
   return str ? `#${str}` : '';
 }
+
+// ---- the other pages: `/` (home), `/datasets/{ds}/setup[?step=…]`,
+// `/jobs` and `/datasets/{ds}/jobs`, `/settings` ----
+
+export type Page =
+  | { kind: 'home' }
+  | { kind: 'explore'; ds: string; scope: string }
+  | { kind: 'setup'; ds: string; step: string | null }
+  | { kind: 'jobs'; ds: string | null }
+  | { kind: 'settings' };
+
+export function parsePage(path = location.pathname, search = location.search): Page {
+  const ex = parseRoute(path);
+  if (ex) return { kind: 'explore', ...ex };
+  let m = path.match(/^\/datasets\/([^/]+)\/setup\/?$/);
+  if (m) return { kind: 'setup', ds: decodeURIComponent(m[1]), step: new URLSearchParams(search).get('step') };
+  m = path.match(/^\/datasets\/([^/]+)\/jobs\/?$/);
+  if (m) return { kind: 'jobs', ds: decodeURIComponent(m[1]) };
+  if (/^\/jobs\/?$/.test(path)) return { kind: 'jobs', ds: null };
+  if (/^\/settings\/?$/.test(path)) return { kind: 'settings' };
+  return { kind: 'home' };
+}
+
+/** The setup page, optionally at a step and with the runs a scope was made from chosen. */
+export function setupPath(ds: string, step?: string | null, scope?: string | null) {
+  const q = new URLSearchParams();
+  if (step) q.set('step', step);
+  if (scope) q.set('scope', scope);
+  const s = q.toString();
+  return `/datasets/${encodeURIComponent(ds)}/setup${s ? `?${s}` : ''}`;
+}
+export const jobsPath = (ds?: string | null) => (ds ? `/datasets/${encodeURIComponent(ds)}/jobs` : '/jobs');
+
+/** Goes to another page without reloading (explore pages load in full: their first paint starts at boot). */
+export function navigate(url: string, replace = false) {
+  const u = new URL(url, location.href);
+  if (parseRoute(u.pathname) || parseRoute(location.pathname)) {
+    location.assign(u.href);
+    return;
+  }
+  if (replace) history.replaceState(null, '', u.pathname + u.search + u.hash);
+  else history.pushState(null, '', u.pathname + u.search + u.hash);
+  dispatchEvent(new PopStateEvent('popstate'));
+  if (!replace) scrollTo(0, 0);
+}

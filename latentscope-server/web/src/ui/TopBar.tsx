@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import * as S from '../store';
-import { Logo } from './Home';
+import { Logo } from './Logo';
+import { setupPath } from '../route';
 
 function colorColumns(): string[] {
   const meta = S.scopeJson.value?.scope.dataset;
@@ -31,6 +32,11 @@ export function TopBar({ ds, scope, onScope }: { ds: string; scope: string; onSc
       <span class="crumb" title="Dataset">
         {ds}
       </span>
+      {S.canWrite.value && (
+        <a class="nav-link" href={setupPath(ds, null, current)} data-write="nav-setup" data-nav="setup" title="Make more runs of this dataset: embeddings, projections, clusterings, labels, scopes">
+          Setup
+        </a>
+      )}
       <label class="ctl">
         <span>Scope</span>
         <select
