@@ -35,8 +35,15 @@ fn main() -> ExitCode {
             // (docs/errors.md), else 1.
             let code = e
                 .chain()
-                .find_map(|c| c.downcast_ref::<latentscope::Error>())
-                .map_or(1, latentscope::Error::exit_code);
+                .find_map(|c| {
+                    c.downcast_ref::<latentscope::Error>()
+                        .map(latentscope::Error::exit_code)
+                        .or_else(|| {
+                            c.downcast_ref::<latentscope::server::ApiError>()
+                                .map(latentscope::server::ApiError::exit_code)
+                        })
+                })
+                .unwrap_or(1);
             ExitCode::from(code)
         }
     }

@@ -1292,3 +1292,65 @@ fn index_writes_the_graph_or_names_what_is_missing() {
         ]
     );
 }
+
+#[test]
+fn export_site_writes_a_folder_and_refuses_one_that_holds_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = run(&data, &["demo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let site = dir.path().join("site");
+    let site_arg = site.to_string_lossy().into_owned();
+    let o = run(
+        &data,
+        &[
+            "export-site",
+            "pypi-10k-demo",
+            "scopes-001",
+            &site_arg,
+            "--neighbors",
+            "4",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("10000 rows"), "{}", stdout(&o));
+    assert!(site.join("index.html").is_file() && site.join("data/neighbors/9.bin").is_file());
+    assert_eq!(
+        std::fs::metadata(site.join("data/neighbors/9.bin"))
+            .unwrap()
+            .len(),
+        1000 * 4 * 4
+    );
+    // docs/errors.md: a folder that holds files is 4 (already exists); a
+    // scope that is not there, 3.
+    let o = run(
+        &data,
+        &["export-site", "pypi-10k-demo", "scopes-001", &site_arg],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(error_line(&o).contains("--force"), "{}", stderr(&o));
+    let o = run(
+        &data,
+        &[
+            "export-site",
+            "pypi-10k-demo",
+            "scopes-001",
+            &site_arg,
+            "--force",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let other = dir.path().join("other").to_string_lossy().into_owned();
+    let o = run(
+        &data,
+        &["export-site", "pypi-10k-demo", "scopes-002", &other],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(!dir.path().join("other").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -57,6 +57,21 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    /// The CLI exit status of its code (`docs/errors.md`).
+    pub fn exit_code(&self) -> u8 {
+        latentscope_core::error::exit_code_of(self.code)
+    }
+}
+
 impl From<latentscope_core::Error> for ApiError {
     fn from(e: latentscope_core::Error) -> Self {
         let error = Self::new(e.code(), e.to_string());

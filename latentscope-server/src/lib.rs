@@ -23,6 +23,7 @@ pub mod lod;
 mod openapi;
 mod routes;
 pub mod search;
+pub mod site;
 pub mod state;
 pub mod uploads;
 mod whole;

@@ -1731,3 +1731,145 @@ async fn uploads_runs_and_settings_over_http() {
     assert_eq!(listing(&data), before);
     assert_eq!(std::fs::read(&file).unwrap(), settings_before);
 }
+
+/// A static site: the API's own answers as files, rows and text in chunks,
+/// each row's nearest rows (as the server's exact search ranks them), the
+/// explorer told where the site is; never a file from elsewhere in the data
+/// directory; a folder that holds files is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_exported_as_a_static_site() {
+    use latentscope_server::site::{SiteOptions, export_site};
+    let root = tempfile::tempdir().unwrap();
+    let data = data_dir(root.path());
+    std::fs::write(data.join(".env"), "OPENAI_API_KEY=sk-site-secret").unwrap();
+    std::fs::write(data.join("pypi-2k/.env"), "OPENAI_API_KEY=sk-site-secret").unwrap();
+    let out = root.path().join("site");
+    let site = export_site(
+        &data,
+        "pypi-2k",
+        "scopes-001",
+        &out,
+        &SiteOptions::default(),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(site.rows, 2000);
+    let read = |p: &str| std::fs::read(out.join(p)).unwrap();
+    let meta: Value = serde_json::from_slice(&read("site.json")).unwrap();
+    assert_eq!(
+        (
+            meta["rows"].as_u64(),
+            meta["chunk_rows"].as_u64(),
+            meta["neighbors_k"].as_u64()
+        ),
+        (Some(2000), Some(1000), Some(16))
+    );
+    // The files are what a server answers.
+    let (addr, _stop) = start(config(&data)).await;
+    let base = format!("http://{addr}/api/datasets/pypi-2k");
+    let client = reqwest::Client::new();
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec()
+        }
+    };
+    assert_eq!(
+        read("data/scope.json"),
+        get(format!("{base}/scopes/scopes-001")).await
+    );
+    assert_eq!(
+        read("data/points.arrow"),
+        get(format!("{base}/scopes/scopes-001/points")).await
+    );
+    assert_eq!(
+        read("data/columns/c1.arrow"),
+        get(format!("{base}/columns/summary?scope=scopes-001")).await
+    );
+    let rows: Value = serde_json::from_slice(&read("data/rows/1.json")).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(
+        (rows.len(), rows[0]["ls_index"].as_u64()),
+        (1000, Some(1000))
+    );
+    let texts: Vec<String> = serde_json::from_slice(&read("data/text/1.json")).unwrap();
+    assert_eq!(texts[5], rows[5]["summary"].as_str().unwrap_or(""));
+    // Row 1234's neighbours: the exact search's ranking, itself left out.
+    let (_, nn) = json(
+        &client,
+        format!("{base}/search/nn?scope=scopes-001&row=1234&k=17&exact=true"),
+    )
+    .await;
+    let want: Vec<u32> = nn["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .filter(|&r| r != 1234)
+        .take(16)
+        .collect();
+    let bin = read("data/neighbors/1.bin");
+    let at = 234 * 16 * 4;
+    let have: Vec<u32> = bin[at..at + 64]
+        .chunks(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let same = have.iter().filter(|r| want.contains(r)).count();
+    assert!(same >= 15, "{have:?} vs {want:?}");
+    let html = String::from_utf8(read("index.html")).unwrap();
+    assert!(html.contains("window.__LS_SITE__ = \"./\""));
+    // Nothing but the site's own files.
+    for (path, _) in listing(&out) {
+        let relative = path
+            .strip_prefix(&out)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            relative == "index.html"
+                || relative == "site.json"
+                || relative.starts_with("assets/")
+                || relative.starts_with("data/"),
+            "{relative}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains("sk-site-secret"),
+            "{relative}"
+        );
+    }
+    // A folder that holds files is refused, and left as it was.
+    let before = listing(&out);
+    let err = export_site(
+        &data,
+        "pypi-2k",
+        "scopes-001",
+        &out,
+        &SiteOptions::default(),
+        &NoProgress,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code, "already_exists");
+    assert_eq!(listing(&out), before);
+    let err = export_site(
+        &data,
+        "pypi-2k",
+        "scopes-009",
+        &root.path().join("x"),
+        &SiteOptions::default(),
+        &NoProgress,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code, "not_found", "{err:?}");
+    assert!(!root.path().join("x").exists());
+}

@@ -8,6 +8,7 @@ mod datasets;
 mod delete;
 mod distill;
 mod embed;
+mod export_site;
 mod import_embedding;
 mod import_umap;
 mod index;
@@ -95,6 +96,8 @@ enum Command {
     Serve(serve::Args),
     /// Build an embedding's similarity-search graph (HNSW) ahead of time, for `serve`.
     Index(index::Args),
+    /// Write a scope and the explorer as a static site (plain files any web server serves).
+    ExportSite(export_site::Args),
 }
 
 /// What every command gets: the data directory and its store.
@@ -165,6 +168,7 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Tag(args) => tag::execute(ctx, args),
         Command::Serve(args) => serve::execute(ctx, args).await,
         Command::Index(args) => index::execute(ctx, args),
+        Command::ExportSite(args) => export_site::execute(ctx, args).await,
     }
 }
 

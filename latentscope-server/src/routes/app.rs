@@ -57,6 +57,47 @@ fn built_file(state: &AppState, relative: &str) -> Option<Cow<'static, [u8]>> {
     }
 }
 
+/// Every file of the explorer's build (relative path, contents), for a
+/// static site: the embedded build, or `web_dir`'s.
+pub(crate) fn built_files(state: &AppState) -> crate::error::ApiResult<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    match &state.config.web_dir {
+        Some(dir) => {
+            let mut stack = vec![dir.clone()];
+            while let Some(d) = stack.pop() {
+                let entries = std::fs::read_dir(&d).map_err(|e| {
+                    crate::error::ApiError::new("io", format!("{}: {e}", d.display()))
+                })?;
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if let Ok(relative) = path.strip_prefix(dir) {
+                        let bytes = std::fs::read(&path).map_err(|e| {
+                            crate::error::ApiError::new("io", format!("{}: {e}", path.display()))
+                        })?;
+                        out.push((relative.to_string_lossy().replace('\\', "/"), bytes));
+                    }
+                }
+            }
+        }
+        None => {
+            let mut stack = vec![&DIST];
+            while let Some(d) = stack.pop() {
+                for file in d.files() {
+                    out.push((
+                        file.path().to_string_lossy().replace('\\', "/"),
+                        file.contents().to_vec(),
+                    ));
+                }
+                stack.extend(d.dirs());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 fn file_response(relative: &str, bytes: Cow<'static, [u8]>) -> Response {
     // Vite names the files under assets/ by their content: cache them for
     // good; everything else (index.html) is checked each time.

@@ -2,6 +2,7 @@
 //! checks around them, JSON 404 and 405 answers, and the pages.
 
 mod app;
+pub(crate) use app::built_files;
 mod artifacts;
 mod columns;
 mod compare;
