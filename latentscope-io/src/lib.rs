@@ -24,6 +24,8 @@
 #![warn(unreachable_pub, missing_debug_implementations)]
 
 pub mod error;
+#[cfg(feature = "hdf5")]
+pub mod h5;
 pub mod json;
 pub mod matrix;
 pub mod npy;

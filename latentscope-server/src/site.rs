@@ -247,15 +247,17 @@ async fn write_site(
     let base = format!("/api/datasets/{}", ds.id());
     report(progress, "pages", 0, None)?;
     writer.put("data/version.json", &source.get("/api/version").await?)?;
-    writer.put("data/dataset.json", &source.get(&base).await?)?;
     let scope_json = source.get(&format!("{base}/scopes/{scope}")).await?;
     writer.put("data/scope.json", &scope_json)?;
+    let scope_value: Value = serde_json::from_slice(&scope_json)
+        .map_err(|e| ApiError::new("internal", format!("scope JSON: {e}")))?;
+    let dataset = only_this_scope(&source.get(&base).await?, &scope_value, scope)?;
+    writer.put("data/dataset.json", &dataset)?;
     writer.put(
         "data/points.arrow",
         &source.get(&format!("{base}/scopes/{scope}/points")).await?,
     )?;
-    let scope_json: Value = serde_json::from_slice(&scope_json)
-        .map_err(|e| ApiError::new("internal", format!("scope JSON: {e}")))?;
+    let scope_json = scope_value;
     let rows = ds.rows();
     let meta = ds.meta();
     let mut columns = Vec::new();
@@ -331,6 +333,46 @@ async fn write_site(
     )?;
     write_app(&source.state, writer)?;
     Ok(rows)
+}
+
+/// The dataset's record as `GET /api/datasets/{ds}` answers it, keeping of
+/// its artifacts and scopes only the scope's own chain (its embedding,
+/// umap, clustering, labels and itself): a site shows nothing of the other
+/// runs.
+fn only_this_scope(dataset: &[u8], scope_json: &Value, scope: ScopeId) -> ApiResult<Vec<u8>> {
+    let mut value: Value = serde_json::from_slice(dataset)
+        .map_err(|e| ApiError::new("internal", format!("dataset JSON: {e}")))?;
+    let record = &scope_json["scope"];
+    let field = |k: &str| record[k].as_str().map(str::to_string);
+    let cluster = field("cluster_id");
+    let labels = match (field("cluster_labels_id"), &cluster) {
+        (Some(l), Some(c)) if l == "default" => Some(format!("{c}-labels-default")),
+        (l, _) => l,
+    };
+    let chain: Vec<String> = [
+        field("embedding_id"),
+        field("umap_id"),
+        cluster,
+        labels,
+        Some(scope.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let keep = |v: &Value, key: &str| {
+        v[key]
+            .as_str()
+            .is_some_and(|id| chain.iter().any(|c| c == id))
+    };
+    if let Some(artifacts) = value["artifacts"].as_array_mut() {
+        artifacts.retain(|a| keep(a, "id"));
+    }
+    if let Some(scopes) = value["scopes"].as_array_mut() {
+        scopes.retain(|s| keep(s, "id"));
+    }
+    // Tags are the dataset's, not the scope's.
+    value["tags"] = Value::Array(Vec::new());
+    serde_json::to_vec(&value).map_err(|e| ApiError::new("internal", e.to_string()))
 }
 
 /// Each row's `k` nearest rows by cosine over the scope's embedding (exact

@@ -1825,6 +1825,24 @@ async fn a_scope_exported_as_a_static_site() {
         .collect();
     let same = have.iter().filter(|r| want.contains(r)).count();
     assert!(same >= 15, "{have:?} vs {want:?}");
+    // Of the dataset's runs, only the scope's own chain.
+    let dataset: Value = serde_json::from_slice(&read("data/dataset.json")).unwrap();
+    let ids: Vec<&str> = dataset["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "embedding-001",
+            "umap-001",
+            "cluster-001",
+            "cluster-001-labels-001",
+            "scopes-001"
+        ]
+    );
     let html = String::from_utf8(read("index.html")).unwrap();
     assert!(html.contains("window.__LS_SITE__ = \"./\""));
     // Nothing but the site's own files.

@@ -33,6 +33,9 @@ pub(crate) struct Args {
     /// Seconds of work between checkpoints that an interrupted run resumes from (0: after every part of 64 batches)
     #[arg(long, default_value_t = 5.0)]
     checkpoint_seconds: f64,
+    /// The vectors' file: parquet, or h5 (HDF5, as the Python tool 0.x keeps them; needs the `hdf5` feature)
+    #[arg(long, default_value = "parquet", value_parser = ["parquet", "h5"])]
+    format: String,
 }
 
 pub(crate) async fn execute(ctx: &Context, args: Args) -> Result<()> {
@@ -61,6 +64,9 @@ pub(crate) async fn execute(ctx: &Context, args: Args) -> Result<()> {
     let result = ds.embed(embedder.as_ref(), &options, &bars).await;
     bars.finish();
     let outcome = result?;
+    if args.format == "h5" {
+        keep_as_h5(&ds, outcome.id)?;
+    }
     let meta = ds.embedding_meta(outcome.id)?;
     let fresh = outcome.rows - outcome.resumed_rows;
     if outcome.resumed_rows > 0 {
@@ -83,4 +89,18 @@ pub(crate) async fn execute(ctx: &Context, args: Args) -> Result<()> {
         }
     );
     Ok(())
+}
+
+#[cfg(feature = "hdf5")]
+fn keep_as_h5(ds: &latentscope::Dataset, id: latentscope::EmbeddingId) -> Result<()> {
+    Ok(ds.store_embedding_as_h5(id)?)
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn keep_as_h5(_: &latentscope::Dataset, id: latentscope::EmbeddingId) -> Result<()> {
+    Err(latentscope::Error::Unsupported {
+        file: format!("{id}.h5"),
+        reason: "--format h5 needs the `hdf5` cargo feature, which this build does not have (the embedding is kept as Parquet)".to_string(),
+    }
+    .into())
 }

@@ -208,12 +208,14 @@ impl Dataset {
                 if !finished && !names.contains(format!(".{id}.claim").as_str()) {
                     continue; // a stray file, not an artifact
                 }
+                // This build reads Parquet vectors, and HDF5 ones with the feature.
+                let readable_vectors = has(".parquet") || (cfg!(feature = "hdf5") && has(".h5"));
                 let (state, record) = if finished {
                     let key = self.key(&format!("{folder}/{id}.json"));
                     match json::read_json::<Value>(store, &key) {
                         Ok(v) => {
                             let state = match kind {
-                                ArtifactKind::Embedding if !has(".parquet") => {
+                                ArtifactKind::Embedding if !readable_vectors => {
                                     ArtifactState::Unreadable(if has(".h5") {
                                         "HDF5 vectors: this build has no `hdf5` feature".into()
                                     } else {

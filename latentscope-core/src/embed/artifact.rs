@@ -139,17 +139,64 @@ impl Dataset {
         }
         let h5 = self.key(&format!("{folder}/{id}.h5"));
         if self.store().exists(&h5)? {
-            return Err(Error::Unsupported {
-                file: h5,
-                reason:
-                    "HDF5 embeddings need the `hdf5` cargo feature, which this build does not have"
-                        .to_string(),
-            });
+            return self.read_h5_embedding(&h5);
         }
         Err(Error::Unsupported {
             file: format!("{}/{folder}/{id}", self.id()),
             reason: "the vectors are missing (a Python latent-scope 1.0 directory keeps them in LanceDB, which we cannot read)".to_string(),
         })
+    }
+
+    #[cfg(feature = "hdf5")]
+    fn read_h5_embedding(&self, key: &str) -> Result<Matrix> {
+        let path = self
+            .store()
+            .local_path(key)
+            .ok_or_else(|| Error::Unsupported {
+                file: key.to_string(),
+                reason: "HDF5 embeddings are read from a data directory on this machine"
+                    .to_string(),
+            })?;
+        let m = latentscope_io::h5::read_h5_matrix(&path, None)?;
+        if m.rows as u64 != self.rows() {
+            return Err(Error::bad_input(
+                key.to_string(),
+                format!("{} vectors for a dataset of {} rows", m.rows, self.rows()),
+            ));
+        }
+        Ok(m)
+    }
+
+    #[cfg(not(feature = "hdf5"))]
+    fn read_h5_embedding(&self, key: &str) -> Result<Matrix> {
+        Err(Error::Unsupported {
+            file: key.to_string(),
+            reason: "HDF5 embeddings need the `hdf5` cargo feature, which this build does not have"
+                .to_string(),
+        })
+    }
+
+    /// Keeps embedding `id` as `embedding-NNN.h5` (a contiguous float32
+    /// dataset named `embeddings`, as the Python tool 0.x writes it) in place
+    /// of its Parquet file: the `.h5` is written under a temporary name and
+    /// renamed, then the Parquet file removed.
+    #[cfg(feature = "hdf5")]
+    pub fn store_embedding_as_h5(&self, id: EmbeddingId) -> Result<()> {
+        let folder = EmbeddingId::FOLDER;
+        let parquet = self.key(&format!("{folder}/{id}.parquet"));
+        let h5 = self.key(&format!("{folder}/{id}.h5"));
+        let path = self
+            .store()
+            .local_path(&h5)
+            .ok_or_else(|| Error::Unsupported {
+                file: h5.clone(),
+                reason: "HDF5 embeddings are written to a data directory on this machine"
+                    .to_string(),
+            })?;
+        let m = self.read_embedding(id)?;
+        latentscope_io::h5::write_h5_matrix(&path, &m)?;
+        self.store().delete(&parquet)?;
+        Ok(())
     }
 
     /// Writes `vectors` as a new embedding artifact (the `.json` last) and
@@ -315,9 +362,17 @@ pub fn read_vectors_file(path: &Path) -> Result<Matrix> {
                 })?;
             Ok(read_matrix(&store, &file, &column)?)
         }
+        #[cfg(feature = "hdf5")]
+        "h5" | "hdf5" => Ok(latentscope_io::h5::read_h5_matrix(path, None)?),
+        #[cfg(not(feature = "hdf5"))]
+        "h5" | "hdf5" => Err(Error::Unsupported {
+            file: name,
+            reason: "HDF5 files need the `hdf5` cargo feature, which this build does not have"
+                .to_string(),
+        }),
         _ => Err(Error::bad_input(
             name,
-            format!("cannot read vectors from a .{ext} file; use .npy or .parquet"),
+            format!("cannot read vectors from a .{ext} file; use .npy, .parquet or .h5"),
         )),
     }
 }

@@ -92,6 +92,10 @@ impl fmt::Display for LocalStore {
 }
 
 impl Store for LocalStore {
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        self.path_of(key).ok()
+    }
+
     fn get(&self, key: &str) -> Result<Bytes> {
         let path = self.path_of(key)?;
         fs::read(&path)

@@ -68,6 +68,13 @@ pub trait Store: Send + Sync + fmt::Debug + fmt::Display {
     /// left with no keys disappears from listings.
     fn delete(&self, key: &str) -> Result<()>;
 
+    /// The object's path on this machine's file system, for a store that
+    /// keeps its objects as files (libraries that read only files, HDF5).
+    fn local_path(&self, key: &str) -> Option<std::path::PathBuf> {
+        let _ = key;
+        None
+    }
+
     /// Takes the exclusive writer lock named by `key` (for a dataset:
     /// `<dataset>/.lock`). A second writer gets [`Error::Locked`] at once.
     /// The lock is released when the guard drops, or when the process holding

@@ -360,10 +360,20 @@ pub fn embedding_file(
     id: latentscope_core::EmbeddingId,
 ) -> PathBuf {
     use latentscope_core::NumberedId as _;
-    data_dir.join(ds.key(&format!(
-        "{}/{id}.parquet",
-        latentscope_core::EmbeddingId::FOLDER
-    )))
+    let file = |ext: &str| {
+        data_dir.join(ds.key(&format!(
+            "{}/{id}.{ext}",
+            latentscope_core::EmbeddingId::FOLDER
+        )))
+    };
+    let parquet = file("parquet");
+    let h5 = file("h5");
+    // The file read_embedding reads: the Parquet one first.
+    if !parquet.exists() && h5.exists() {
+        h5
+    } else {
+        parquet
+    }
 }
 
 /// Builds the graph of an embedding and writes it under

@@ -1,4 +1,8 @@
 // The server's read API (latentscope-server/src/routes): JSON shapes and fetch helpers.
+// In a static site (`site.ts`) the same reads come from the site's files.
+import type { Table } from '@uwdata/flechette';
+import { fetchTable } from './arrow';
+import { SITE, siteColumn, siteFile, siteRows } from './site';
 
 export interface Version {
   version: string;
@@ -40,6 +44,8 @@ export interface DatasetListing extends DatasetMeta {
 export interface DatasetDetail {
   meta: DatasetMeta;
   scopes: ScopeSummary[];
+  /** Every run of the dataset (embeddings, umaps, clusterings, labels, scopes). */
+  artifacts?: { kind: string; id: string; parents: string[]; state: string; name?: string | null; record?: Record<string, unknown> | null }[];
 }
 
 export interface LabelInfo {
@@ -114,14 +120,19 @@ export function scopeUrl(ds: string, scope: string): string {
   return `/api/datasets/${enc(ds)}/scopes/${enc(scope)}`;
 }
 
+/** The scope's JSON (in a static site: its file). */
+export function scopeJsonUrl(ds: string, scope: string): string {
+  return SITE ? siteFile('data/scope.json') : scopeUrl(ds, scope);
+}
+
 export function pointsUrl(ds: string, scope: string): string {
-  return `${scopeUrl(ds, scope)}/points`;
+  return SITE ? siteFile('data/points.arrow') : `${scopeUrl(ds, scope)}/points`;
 }
 
 let versionPromise: Promise<Version> | null = null;
 /** `/api/version`, fetched once: whether the server is read-only comes first. */
 export function version(): Promise<Version> {
-  if (!versionPromise) versionPromise = getJSON<Version>('/api/version');
+  if (!versionPromise) versionPromise = getJSON<Version>(SITE ? siteFile('data/version.json') : '/api/version');
   return versionPromise;
 }
 
@@ -140,7 +151,7 @@ export class RowCache {
     if (hit) return Promise.resolve(hit);
     const p = this.pending.get(index);
     if (p) return p;
-    const q = getJSON<Row[]>(`/api/datasets/${enc(this.ds)}/rows?indices=${index}`)
+    const q = (SITE ? siteRows([index]) : getJSON<Row[]>(`/api/datasets/${enc(this.ds)}/rows?indices=${index}`))
       .then((rows) => {
         const row = rows[0];
         if (this.cache.size > 2000) {
@@ -167,10 +178,16 @@ export function sendJSON<T>(method: string, url: string, body?: unknown, signal?
 }
 
 export const dsUrl = (ds: string) => `/api/datasets/${enc(ds)}`;
+
+/** One input column in row order, as Arrow (numbers f64, text dictionary-encoded). */
+export function columnTable(ds: string, column: string, signal?: AbortSignal): Promise<Table> {
+  return SITE ? siteColumn(column) : fetchTable(`${dsUrl(ds)}/columns/${enc(column)}`, signal);
+}
 export const tagUrl = (ds: string, t: string) => `${dsUrl(ds)}/tags/${enc(t)}`;
 
 /** Rows by index with some columns (POST, up to 10,000 at a time). */
 export async function fetchRows(ds: string, indices: ArrayLike<number>, columns?: string[], signal?: AbortSignal): Promise<Row[]> {
+  if (SITE) return siteRows(indices, columns);
   const out: Row[] = [];
   for (let i = 0; i < indices.length; i += 10_000) {
     const part = Array.from((indices as Uint32Array).slice(i, i + 10_000));

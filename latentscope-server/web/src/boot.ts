@@ -1,12 +1,20 @@
 // Starts every request of the first paint at once, before the UI mounts:
-// /api/version (read_only first), the scope JSON and the points stream.
+// /api/version (read_only first), the scope JSON and the points stream (in
+// a static site: site.json and the same answers as files).
 import { version } from './api';
 import { loadScope, type ScopeLoad } from './map/data';
 import { parseRoute } from './route';
-import { versionInfo } from './store';
+import { siteInfo as siteInfoSignal, versionInfo } from './store';
+import { SITE, siteInfo } from './site';
 import { Renderer } from './map/renderer';
 
-const route = parseRoute();
+// A static site is the explore page of its one scope (its files do not depend on the ids).
+const route = SITE ? { ds: '', scope: '' } : parseRoute();
+if (SITE)
+  siteInfo().then(
+    (i) => (siteInfoSignal.value = i),
+    () => {},
+  );
 version().then(
   (v) => (versionInfo.value = v),
   () => {},
@@ -43,7 +51,7 @@ export function takeRenderer(): Renderer | null {
 export function takeFirstLoad(ds: string, scope: string): ScopeLoad {
   const l = first;
   first = null;
-  if (l && route && route.ds === ds && route.scope === scope) return l;
+  if (l && route && (SITE || (route.ds === ds && route.scope === scope))) return l;
   l?.abort();
   return loadScope(ds, scope);
 }

@@ -4,5 +4,6 @@ import { render } from 'preact';
 import { App } from './ui/App';
 import './style.css';
 import './pages.css';
+import './compare.css';
 
 render(<App />, document.getElementById('app')!);

@@ -71,7 +71,7 @@ export function readHash(hash = location.hash): HashState {
     row: num('row'),
     color: p.get('color'),
     filters: parseFilters(p.get('filter')),
-    search: p.get('q') ? { mode: p.get('qm') === 'text' ? 'text' : 'nn', query: p.get('q')! } : null,
+    search: p.get('q') ? { mode: p.get('qm') === 'text' ? 'text' : p.get('qm') === 'row' ? 'row' : 'nn', query: p.get('q')! } : null,
     shapes: parseShapes(p.get('sel')),
   };
 }
@@ -106,7 +106,11 @@ export type Page =
   | { kind: 'explore'; ds: string; scope: string }
   | { kind: 'setup'; ds: string; step: string | null }
   | { kind: 'jobs'; ds: string | null }
-  | { kind: 'settings' };
+  | { kind: 'settings' }
+  | { kind: 'compare'; ds: string; what: CompareWhat; left: string | null; right: string | null };
+
+/** What the compare pages compare: two layouts (umaps) or two clusterings. */
+export type CompareWhat = 'umaps' | 'clusters';
 
 export function parsePage(path = location.pathname, search = location.search): Page {
   const ex = parseRoute(path);
@@ -117,6 +121,11 @@ export function parsePage(path = location.pathname, search = location.search): P
   if (m) return { kind: 'jobs', ds: decodeURIComponent(m[1]) };
   if (/^\/jobs\/?$/.test(path)) return { kind: 'jobs', ds: null };
   if (/^\/settings\/?$/.test(path)) return { kind: 'settings' };
+  m = path.match(/^\/datasets\/([^/]+)\/compare\/(umaps|clusters)\/?$/);
+  if (m) {
+    const q = new URLSearchParams(search);
+    return { kind: 'compare', ds: decodeURIComponent(m[1]), what: m[2] as CompareWhat, left: q.get('left'), right: q.get('right') };
+  }
   return { kind: 'home' };
 }
 
@@ -127,6 +136,14 @@ export function setupPath(ds: string, step?: string | null, scope?: string | nul
   if (scope) q.set('scope', scope);
   const s = q.toString();
   return `/datasets/${encodeURIComponent(ds)}/setup${s ? `?${s}` : ''}`;
+}
+/** `/datasets/{ds}/compare/umaps?left=umap-001&right=umap-002` (or `/compare/clusters?…`). */
+export function comparePath(ds: string, what: CompareWhat, left?: string | null, right?: string | null) {
+  const q = new URLSearchParams();
+  if (left) q.set('left', left);
+  if (right) q.set('right', right);
+  const s = q.toString();
+  return `/datasets/${encodeURIComponent(ds)}/compare/${what}${s ? `?${s}` : ''}`;
 }
 export const jobsPath = (ds?: string | null) => (ds ? `/datasets/${encodeURIComponent(ds)}/jobs` : '/jobs');
 

@@ -5,6 +5,7 @@ import { effect } from '@preact/signals';
 import { tableFromIPC } from '@uwdata/flechette';
 import { fetchTable } from './arrow';
 import { dsUrl, getJSON, scopeUrl, sendJSON, tagUrl } from './api';
+import { SITE, siteFilter, siteNeighbors, siteSearchText } from './site';
 import * as S from './store';
 
 /** Indices of an Arrow `index` column, from a URL (GET) or a POST body. */
@@ -68,6 +69,8 @@ export function removeFilter(f: S.Filter) {
 }
 
 export async function refreshTags(ds: string) {
+  // A static site has no tags.
+  if (SITE) return;
   try {
     S.tags.value = await getJSON<Record<string, number>>(`${dsUrl(ds)}/tags`);
   } catch {
@@ -119,7 +122,10 @@ export function startSets(ds: string, scope: () => string): () => void {
             return { column: r.column, op: 'lte', value: r.max };
           });
         const tasks: Promise<void>[] = [];
-        if (server.length) tasks.push(arrowIndices(`${dsUrl(ds)}/filter`, { filters: server }).then((ix) => void parts.push(maskOf(ix, n))));
+        if (server.length)
+          tasks.push(
+            (SITE ? siteFilter(server) : arrowIndices(`${dsUrl(ds)}/filter`, { filters: server })).then((ix) => void parts.push(maskOf(ix, n))),
+          );
         for (const f of fs) {
           if (f.kind === 'tag') {
             let p = tagCache.get(f.tag);
@@ -168,19 +174,34 @@ export function startSets(ds: string, scope: () => string): () => void {
         return;
       }
       S.searchBusy.value = true;
-      const p =
-        q.mode === 'nn'
-          ? getJSON<{ indices: number[]; distances: number[]; took_ms: number }>(
-              `${dsUrl(ds)}/search/nn?scope=${encodeURIComponent(scope())}&query=${encodeURIComponent(q.query)}&k=100`,
-            ).then((r) => ({
-              indices: Uint32Array.from(r.indices),
-              distances: Float32Array.from(r.distances),
-              total: r.indices.length,
-              tookMs: r.took_ms,
-            }))
-          : getJSON<{ indices: number[]; total: number }>(
-              `${dsUrl(ds)}/search/text?query=${encodeURIComponent(q.query)}&limit=100000`,
-            ).then((r) => ({ indices: Uint32Array.from(r.indices), distances: null, total: r.total, tookMs: null }));
+      const nn = (r: { indices: number[]; distances: number[]; took_ms?: number }) => ({
+        indices: Uint32Array.from(r.indices),
+        distances: Float32Array.from(r.distances),
+        total: r.indices.length,
+        tookMs: r.took_ms ?? null,
+      });
+      const text = (r: { indices: number[]; total: number }) => ({ indices: Uint32Array.from(r.indices), distances: null, total: r.total, tookMs: null });
+      const row = Number(q.query);
+      const p: Promise<S.SearchResult> =
+        q.mode === 'row'
+          ? !Number.isInteger(row) || row < 0
+            ? Promise.reject(new Error(`no row ${q.query}`))
+            : SITE
+              ? siteNeighbors(row).then(nn)
+              : getJSON<{ indices: number[]; distances: number[]; took_ms: number }>(
+                  `${dsUrl(ds)}/search/nn?scope=${encodeURIComponent(scope())}&row=${row}&k=100`,
+                ).then(nn)
+          : q.mode === 'nn'
+            ? SITE
+              ? Promise.reject(new Error('search by meaning needs the server (this is a static site): try “text contains”'))
+              : getJSON<{ indices: number[]; distances: number[]; took_ms: number }>(
+                  `${dsUrl(ds)}/search/nn?scope=${encodeURIComponent(scope())}&query=${encodeURIComponent(q.query)}&k=100`,
+                ).then(nn)
+            : SITE
+              ? siteSearchText(q.query, 100000).then(text)
+              : getJSON<{ indices: number[]; total: number }>(
+                  `${dsUrl(ds)}/search/text?query=${encodeURIComponent(q.query)}&limit=100000`,
+                ).then(text);
       p.then(
         (r) => {
           if (token !== searchToken) return;

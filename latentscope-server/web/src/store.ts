@@ -1,6 +1,7 @@
 // App state shared by the map and the panels.
 import { computed, signal } from '@preact/signals';
 import type { DatasetDetail, LabelInfo, ScopeJson, Version } from './api';
+import { SITE, type SiteInfo } from './site';
 
 export interface Hover {
   /** Row index (ls_index). */
@@ -18,6 +19,8 @@ export type Legend =
   | { kind: 'ordinal'; column: string; first: string; last: string; stops: string[]; count: number };
 
 export const versionInfo = signal<Version | null>(null);
+/** A static site's `site.json` (null on a server). */
+export const siteInfo = signal<SiteInfo | null>(null);
 export const dataset = signal<DatasetDetail | null>(null);
 export const scopeJson = signal<ScopeJson | null>(null);
 export const labels = signal<LabelInfo[]>([]);
@@ -47,8 +50,8 @@ if (typeof matchMedia !== 'undefined') {
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', (e) => (dark.value = e.matches));
 }
 
-/** Whether write controls may show: only once /api/version said the server writes. */
-export const canWrite = computed(() => versionInfo.value !== null && !versionInfo.value.read_only);
+/** Whether write controls may show: only once /api/version said the server writes (never in a static site). */
+export const canWrite = computed(() => versionInfo.value !== null && !versionInfo.value.read_only && SITE === null);
 
 // ---- working with rows: selection, search, filters, table, tags, curation ----
 
@@ -77,7 +80,8 @@ export const filterMask = signal<{ mask: Uint8Array; count: number } | null>(nul
 export const filterBusy = signal<boolean>(false);
 
 export interface Search {
-  mode: 'nn' | 'text';
+  /** nn: by meaning of the text; text: substring; row: rows like the row numbered `query`. */
+  mode: 'nn' | 'text' | 'row';
   query: string;
 }
 export const search = signal<Search | null>(null);

@@ -2,7 +2,7 @@
 // stream arrives; the row → LOD position map; the LOD node table.
 import type { Table } from '@uwdata/flechette';
 import { readArrowStream } from '../arrow';
-import { getJSON, pointsUrl, scopeUrl, type LodNode, type ScopeJson } from '../api';
+import { getJSON, pointsUrl, scopeJsonUrl, type LodNode, type ScopeJson } from '../api';
 
 export class ScopeData {
   n: number;
@@ -135,11 +135,12 @@ export interface ScopeLoad {
  */
 export function loadScope(ds: string, scope: string): ScopeLoad {
   const ctl = new AbortController();
-  const jsonP = getJSON<ScopeJson>(scopeUrl(ds, scope), { signal: ctl.signal });
+  const jsonP = getJSON<ScopeJson>(scopeJsonUrl(ds, scope), { signal: ctl.signal });
   const respP = fetch(pointsUrl(ds, scope), { signal: ctl.signal });
   const data = jsonP.then((json) => {
     performance.mark('ls:scope-json');
-    return new ScopeData(ds, scope, json);
+    // A static site's first load starts before site.json names the ids: the scope's own.
+    return new ScopeData(ds || json.scope.dataset?.id || '', scope || json.scope.id, json);
   });
   const done = (async () => {
     const resp = await respP;

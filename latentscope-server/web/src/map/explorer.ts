@@ -9,9 +9,8 @@ import { Grid } from './grid';
 import { Density, DENSITY_SIZE } from './density';
 import { countIn, Refinement, sampleRanges, type Box } from './lod';
 import { categorical, css, GREY_DARK, GREY_LIGHT, ramp, type RGB } from './palette';
-import { fetchTable } from '../arrow';
 import { LabelAtlas } from './labels';
-import { enc, type LabelInfo } from '../api';
+import { columnTable, type LabelInfo } from '../api';
 import { ls } from '../hook';
 import { takeRenderer } from '../boot';
 import * as S from '../store';
@@ -971,7 +970,7 @@ export class Explorer {
       return;
     }
     try {
-      const t = await fetchTable(`/api/datasets/${enc(d.ds)}/columns/${enc(column)}`);
+      const t = await columnTable(d.ds, column);
       if (token !== this.colorToken) return;
       const dark = S.dark.value;
       const grey = dark ? GREY_DARK : GREY_LIGHT;

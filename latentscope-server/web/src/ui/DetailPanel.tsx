@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import * as S from '../store';
 import type { Row, RowCache } from '../api';
 import { Value } from './fields';
+import { SITE } from '../site';
 
 /** The pinned row with every field. */
 export function DetailPanel({ rows }: { rows: RowCache }) {
@@ -29,6 +30,16 @@ export function DetailPanel({ rows }: { rows: RowCache }) {
       <div class="detail-head">
         <strong>Row {p.toLocaleString('en-US')}</strong>
         <span class="spacer" />
+        {(!SITE || (S.siteInfo.value?.neighbors_k ?? 0) > 0) && (
+          <button
+            class="link"
+            data-testid="similar-rows"
+            onClick={() => (S.search.value = { mode: 'row', query: String(p) })}
+            title={SITE ? 'The rows nearest this one by meaning (precomputed)' : 'The rows nearest this one by meaning'}
+          >
+            Rows like this
+          </button>
+        )}
         <button class="link" onClick={() => S.lookups.centreOn(p)} title="Centre the map on this point">
           Show on map
         </button>

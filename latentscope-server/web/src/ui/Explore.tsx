@@ -16,6 +16,10 @@ import { startSets } from '../sets';
 import { RowsBar } from './RowsBar';
 import { Table } from './Table';
 import { EditsBar } from './Curation';
+import { SITE, siteDataset } from '../site';
+
+/** The address of the page with a hash: the explore path on a server; a static site keeps its own. */
+const pageUrl = (ds: string, scope: string, hash: string) => (SITE ? location.pathname + location.search : explorePath(ds, scope)) + hash;
 
 export function Explore({ ds, initialScope }: { ds: string; initialScope: string }) {
   const mapRef = useRef<HTMLDivElement>(null);
@@ -45,7 +49,7 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
     exRef.current = ex;
     ex.prefetcher = loadScope;
     ex.show(takeFirstLoad(ds, initialScope));
-    getJSON<DatasetDetail>(`/api/datasets/${enc(ds)}`).then(
+    (SITE ? siteDataset() : getJSON<DatasetDetail>(`/api/datasets/${enc(ds)}`)).then(
       (d) => (S.dataset.value = d),
       () => {},
     );
@@ -65,7 +69,7 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
           search: S.search.value,
           shapes: S.shapes.value,
         });
-        const url = explorePath(ds, scopeRef.current) + hash;
+        const url = pageUrl(ds, scopeRef.current, hash);
         if (url !== location.pathname + location.hash) history.replaceState(null, '', url);
       }, 200);
     };
@@ -85,7 +89,7 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
     const onPop = () => {
       const h2 = readHash();
       if (h2.view) ex.setView(h2.view);
-      const m = location.pathname.match(/\/explore\/([^/]+)\/?$/);
+      const m = SITE ? null : location.pathname.match(/\/explore\/([^/]+)\/?$/);
       const s = m ? decodeURIComponent(m[1]) : null;
       if (s && s !== scopeRef.current) {
         scopeRef.current = s;
@@ -136,7 +140,7 @@ export function Explore({ ds, initialScope }: { ds: string; initialScope: string
 
   const switchScope = (s: string) => {
     const ex = exRef.current;
-    if (!ex || s === scopeRef.current) return;
+    if (!ex || s === scopeRef.current || SITE) return;
     scopeRef.current = s;
     document.title = `${s} · ${ds} · latentscope`;
     history.pushState(null, '', explorePath(ds, s) + location.hash);

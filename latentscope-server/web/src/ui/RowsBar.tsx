@@ -4,6 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import * as S from '../store';
 import { dsUrl, getJSON, sendJSON, tagUrl } from '../api';
 import { addFilter, filterText, refreshTags, removeFilter } from '../sets';
+import { SITE, siteValues } from '../site';
 
 interface ValueCount {
   value: string | number | boolean | null;
@@ -31,7 +32,9 @@ function values(ds: string, column: string): Promise<ValueCount[]> {
   const key = `${ds}\u0000${column}`;
   let p = valueCache.get(key);
   if (!p) {
-    p = getJSON<{ values: ValueCount[] }>(`${dsUrl(ds)}/columns/${encodeURIComponent(column)}/values?limit=1000`).then((r) => r.values);
+    p = SITE
+      ? siteValues(column)
+      : getJSON<{ values: ValueCount[] }>(`${dsUrl(ds)}/columns/${encodeURIComponent(column)}/values?limit=1000`).then((r) => r.values);
     p.catch(() => valueCache.delete(key));
     valueCache.set(key, p);
   }
@@ -100,13 +103,18 @@ function SearchBox({ ds }: { ds: string }) {
     if (!qt) return [];
     const low = qt.toLowerCase();
     const out: Suggestion[] = [
-      {
-        key: 'nn',
-        group: 'Search',
-        text: `Similar to “${qt}”`,
-        hint: 'nearest 100 by meaning',
-        run: () => (S.search.value = { mode: 'nn', query: qt }),
-      },
+      // A static site has no model to embed the text with.
+      ...(SITE
+        ? []
+        : [
+            {
+              key: 'nn',
+              group: 'Search',
+              text: `Similar to “${qt}”`,
+              hint: 'nearest 100 by meaning',
+              run: () => (S.search.value = { mode: 'nn', query: qt }),
+            },
+          ]),
       {
         key: 'text',
         group: 'Search',
@@ -152,8 +160,8 @@ function SearchBox({ ds }: { ds: string }) {
       <input
         ref={input}
         type="search"
-        placeholder="Search or filter  ( / )"
-        aria-label="Search rows by meaning or text, or find a cluster or value to filter by"
+        placeholder={SITE ? 'Find text or filter  ( / )' : 'Search or filter  ( / )'}
+        aria-label={SITE ? 'Find rows by their text, or a cluster or value to filter by' : 'Search rows by meaning or text, or find a cluster or value to filter by'}
         data-testid="search-input"
         value={q}
         onInput={(e) => {
@@ -404,9 +412,7 @@ export function RowsBar({ ds }: { ds: string }) {
         )}
         {q && (
           <span class="fchip search" data-chip="search">
-            {q.mode === 'nn' ? '≈ ' : '“'}
-            {q.query}
-            {q.mode === 'text' ? '”' : ''}
+            {q.mode === 'row' ? `≈ row ${q.query}` : q.mode === 'nn' ? `≈ ${q.query}` : `“${q.query}”`}
             {sr && <span class="muted"> · {sr.total.toLocaleString('en-US')}</span>}
             <button class="x" aria-label="Clear the search" title="Clear the search" onClick={() => (S.search.value = null)}>
               ×
@@ -431,7 +437,7 @@ export function RowsBar({ ds }: { ds: string }) {
       </div>
       <span class="spacer" />
       <FilterMenu ds={ds} />
-      <TagsMenu ds={ds} />
+      {!SITE && <TagsMenu ds={ds} />}
     </div>
   );
 }

@@ -3,7 +3,7 @@
 // address); a finished job's run is chosen; every earlier run stays in its
 // step's gallery to compare and to go back to.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { explorePath, jobsPath } from '../route';
+import { comparePath, explorePath, jobsPath } from '../route';
 import { versionInfo } from '../store';
 import { jobs as allJobs, onJobEnd, track, unfollowAll } from '../jobs';
 import { CHAIN_KEYS, chooseRun, fillChain, runsOf, scopeChain, scopeMatches, seconds, STEP_ORDER, type Chain } from '../runs';
@@ -198,6 +198,18 @@ function SetupBody({ ds, step }: { ds: string; step: string | null }) {
       <span class="from small muted">no {label} chosen</span>
     );
 
+  /** A link to compare a layout or clustering with the chosen one (else the newest other), when there is another. */
+  const compareLink = (what: 'umaps' | 'clusters', id: string) => {
+    const all = runsOf(detail, what === 'umaps' ? 'umap' : 'cluster').filter((a) => a.state === 'finished');
+    const chosen = what === 'umaps' ? chain.umap : chain.cluster;
+    const other = chosen && chosen !== id ? chosen : all.find((a) => a.id !== id)?.id;
+    if (!other) return null;
+    return (
+      <a class="explore-link" href={comparePath(ds, what, id, other)} onClick={(e) => e.stopPropagation()} data-testid="compare-link" title={`Compare ${id} with ${other} (then choose any other on that page)`}>
+        Compare →
+      </a>
+    );
+  };
   const embeddings = runsOf(detail, 'embedding');
   const umaps = runsOf(detail, 'umap', chain.embedding);
   const clusters = runsOf(detail, 'cluster', chain.umap);
@@ -258,7 +270,7 @@ function SetupBody({ ds, step }: { ds: string; step: string | null }) {
         from('embedding', chain.embedding),
         chain.embedding ? null : 'Run or choose an embedding first',
         umaps.length,
-        umaps.length ? umaps.map((a) => card(a, a.id === chain.umap, choose('umap').bind(null, a.id))) : empty(chain.embedding ? `No projections of ${chain.embedding} yet.` : 'No projections yet.'),
+        umaps.length ? umaps.map((a) => card(a, a.id === chain.umap, choose('umap').bind(null, a.id), compareLink('umaps', a.id))) : empty(chain.embedding ? `No projections of ${chain.embedding} yet.` : 'No projections yet.'),
       )}
       {panel(
         'cluster',
@@ -266,7 +278,7 @@ function SetupBody({ ds, step }: { ds: string; step: string | null }) {
         from('projection', chain.umap),
         chain.umap ? null : 'Run or choose a projection first',
         clusters.length,
-        clusters.length ? clusters.map((a) => card(a, a.id === chain.cluster, choose('cluster').bind(null, a.id))) : empty(chain.umap ? `No clusterings of ${chain.umap} yet.` : 'No clusterings yet.'),
+        clusters.length ? clusters.map((a) => card(a, a.id === chain.cluster, choose('cluster').bind(null, a.id), compareLink('clusters', a.id))) : empty(chain.umap ? `No clusterings of ${chain.umap} yet.` : 'No clusterings yet.'),
       )}
       {panel(
         'label',

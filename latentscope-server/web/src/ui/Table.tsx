@@ -4,8 +4,8 @@
 // centres the map on it. Its head holds the actions on those rows.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import * as S from '../store';
-import { dsUrl, exportRows, fetchRows, sendJSON, tagUrl, type Row } from '../api';
-import { fetchTable } from '../arrow';
+import { columnTable, dsUrl, exportRows, fetchRows, sendJSON, tagUrl, type Row } from '../api';
+import { SITE } from '../site';
 import { refreshTags } from '../sets';
 import { Value } from './fields';
 
@@ -40,7 +40,7 @@ async function sortRows(ds: string, rows: Uint32Array, key: string, desc: boolea
     const many = key === textColumn || (cm?.unique_values_count ?? 0) > (meta?.length ?? 0) * 0.5;
     const numeric = cm && (/int|float|double|decimal/i.test(cm.data_type ?? '') || cm.type === 'number');
     if (many && !numeric) throw new Error(`sorting by ${key} works for up to 10,000 rows (it has a value per row)`);
-    const t = await fetchTable(`${dsUrl(ds)}/columns/${encodeURIComponent(key)}`);
+    const t = await columnTable(ds, key);
     const col = t.getChildAt(0)!;
     val = (i) => col.at(rows[i]);
   }
@@ -377,7 +377,7 @@ export function Table({ ds, scope }: { ds: string; scope: string }) {
         {sorting && <span class="spinner" aria-label="sorting" />}
         <span class="spacer" />
         <ColumnsMenu all={others} shown={shown} onChange={setCols} />
-        <ExportMenu ds={ds} scope={scope} rows={rows} />
+        {!SITE && <ExportMenu ds={ds} scope={scope} rows={rows} />}
         {write && <TagMenu ds={ds} rows={rows} />}
         {write && <MoveMenu rows={rows} />}
         {write && (

@@ -1,7 +1,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import * as S from '../store';
 import { Logo } from './Logo';
-import { setupPath } from '../route';
+import { comparePath, setupPath } from '../route';
+import { SITE } from '../site';
 
 function colorColumns(): string[] {
   const meta = S.scopeJson.value?.scope.dataset;
@@ -26,7 +27,7 @@ export function TopBar({ ds, scope, onScope }: { ds: string; scope: string; onSc
   const current = sj?.scope.id ?? scope;
   return (
     <header class="topbar">
-      <a class="brand" href="/" title="All datasets">
+      <a class="brand" href={SITE ?? '/'} title={SITE ? 'The start view' : 'All datasets'}>
         <Logo /> latentscope
       </a>
       <span class="crumb" title="Dataset">
@@ -37,22 +38,29 @@ export function TopBar({ ds, scope, onScope }: { ds: string; scope: string; onSc
           Setup
         </a>
       )}
-      <label class="ctl">
-        <span>Scope</span>
-        <select
-          data-testid="scope-select"
-          value={S.switching.value ?? current}
-          onChange={(e) => onScope((e.target as HTMLSelectElement).value)}
-        >
-          {scopes.length === 0 && <option value={current}>{sj?.scope.label ? `${sj.scope.label} (${current})` : current}</option>}
-          {scopes.map((s) => (
-            <option value={s.id} key={s.id}>
-              {s.label && s.label !== s.id ? `${s.label} (${s.id})` : s.id}
-            </option>
-          ))}
-        </select>
-        {S.switching.value && <span class="spinner" aria-label="loading" />}
-      </label>
+      {SITE ? (
+        <span class="ctl" data-testid="scope-name" title={sj?.scope.description}>
+          <span>Scope</span>
+          <strong class="scope-name">{sj?.scope.label && sj.scope.label !== current ? sj.scope.label : current}</strong>
+        </span>
+      ) : (
+        <label class="ctl">
+          <span>Scope</span>
+          <select
+            data-testid="scope-select"
+            value={S.switching.value ?? current}
+            onChange={(e) => onScope((e.target as HTMLSelectElement).value)}
+          >
+            {scopes.length === 0 && <option value={current}>{sj?.scope.label ? `${sj.scope.label} (${current})` : current}</option>}
+            {scopes.map((s) => (
+              <option value={s.id} key={s.id}>
+                {s.label && s.label !== s.id ? `${s.label} (${s.id})` : s.id}
+              </option>
+            ))}
+          </select>
+          {S.switching.value && <span class="spinner" aria-label="loading" />}
+        </label>
+      )}
       <label class="ctl">
         <span>Colour</span>
         <select
@@ -93,6 +101,7 @@ export function TopBar({ ds, scope, onScope }: { ds: string; scope: string; onSc
         />
       </label>
       <CardFields />
+      {!SITE && <CompareMenu ds={ds} />}
       <span class="spacer" />
       {sj && (
         <span class="muted small scope-info" title={sj.scope.description}>
@@ -106,6 +115,28 @@ export function TopBar({ ds, scope, onScope }: { ds: string; scope: string; onSc
         </span>
       )}
     </header>
+  );
+}
+
+/** Links to the compare pages, with this scope's layout and clustering on the left. */
+function CompareMenu({ ds }: { ds: string }) {
+  const sj = S.scopeJson.value;
+  const arts = S.dataset.value?.artifacts ?? [];
+  if (!sj) return null;
+  const n = (kind: string) => arts.filter((a) => a.kind === kind && a.state === 'finished').length;
+  const item = (what: 'umaps' | 'clusters', left: string, count: number, text: string) => (
+    <a class="menu-link" href={comparePath(ds, what, left)} data-testid={`compare-${what}-link`} title={count < 2 ? `${ds} has one ${what === 'umaps' ? 'layout' : 'clustering'}: make another on the setup page` : undefined}>
+      {text} <span class="muted small">{left} vs …</span>
+    </a>
+  );
+  return (
+    <details class="ctl menu compare-menu" data-testid="compare-menu">
+      <summary title="Compare this layout or clustering with another of the dataset">Compare</summary>
+      <div class="menu-pop">
+        {item('umaps', sj.scope.umap_id, n('umap'), 'Layouts')}
+        {item('clusters', sj.scope.cluster_id, n('cluster'), 'Clusterings')}
+      </div>
+    </details>
   );
 }
 
