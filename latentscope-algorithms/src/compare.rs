@@ -117,9 +117,12 @@ impl Contingency {
 }
 
 /// The second layout aligned to the first (both interleaved x, y of the same
-/// rows): centred, scaled and rotated (mirrored when that fits better) onto
-/// it by least squares; returns the aligned points (in the first layout's
-/// frame) and each row's distance from its place in the first.
+/// rows): centred, scaled to the first's spread (root mean square distance
+/// from the centre, as `scipy.spatial.procrustes` standardises both; a
+/// least-squares scale would shrink a layout that fits loosely), and
+/// rotated (mirrored when that fits better) onto it by least squares;
+/// returns the aligned points (in the first layout's frame) and each row's
+/// distance from its place in the first.
 pub fn procrustes(left: &[f32], right: &[f32]) -> Option<(Vec<f32>, Vec<f32>)> {
     if left.len() != right.len() || !left.len().is_multiple_of(2) || left.is_empty() {
         return None;
@@ -139,6 +142,7 @@ pub fn procrustes(left: &[f32], right: &[f32]) -> Option<(Vec<f32>, Vec<f32>)> {
         .chunks_exact(2)
         .map(|p| (f64::from(p[0]) - lx, f64::from(p[1]) - ly))
         .collect();
+    let spread: f64 = a.iter().map(|p| p.0 * p.0 + p.1 * p.1).sum();
     let fit = |mirror: bool| {
         let b: Vec<(f64, f64)> = right
             .chunks_exact(2)
@@ -157,7 +161,7 @@ pub fn procrustes(left: &[f32], right: &[f32]) -> Option<(Vec<f32>, Vec<f32>)> {
         let theta = cross.atan2(dot);
         let (s, c) = theta.sin_cos();
         let scale = if norm > 0.0 {
-            (dot * c + cross * s) / norm
+            (spread / norm).sqrt()
         } else {
             0.0
         };
@@ -252,5 +256,25 @@ mod tests {
             .0;
         assert_eq!(top, 10);
         assert!(procrustes(&left, &left[..10]).is_none());
+        // A layout that fits loosely keeps the first's spread (a
+        // least-squares scale would shrink it towards the centre).
+        let loose: Vec<f32> = right
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + ((i * 7919 % 13) as f32 - 6.0) * 0.2)
+            .collect();
+        let (aligned, _) = procrustes(&left, &loose).unwrap();
+        let rms = |xy: &[f32]| {
+            let n = (xy.len() / 2) as f32;
+            let (mx, my) = xy
+                .chunks_exact(2)
+                .fold((0.0, 0.0), |(x, y), p| (x + p[0] / n, y + p[1] / n));
+            (xy.chunks_exact(2)
+                .map(|p| (p[0] - mx).powi(2) + (p[1] - my).powi(2))
+                .sum::<f32>()
+                / n)
+                .sqrt()
+        };
+        assert!((rms(&aligned) - rms(&left)).abs() < 1e-4 * rms(&left));
     }
 }

@@ -107,9 +107,24 @@ impl Job {
         self.changed.notify_waiters();
     }
 
+    /// Adds the job's last event and writes its record with it before any
+    /// client can see it: whoever sees the job end finds its record ended.
+    fn finish(&self, kind: &'static str, data: Value, record_dir: &std::path::Path) {
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let id = events.len() as u64 + 1;
+        events.push(JobEvent { id, kind, data });
+        write_record(record_dir, self, &events);
+        drop(events);
+        self.changed.notify_waiters();
+    }
+
     /// The job as the API shows it.
     pub fn summary(&self) -> Value {
         let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        self.summary_of(&events)
+    }
+
+    fn summary_of(&self, events: &[JobEvent]) -> Value {
         let last = events.last().cloned();
         let progress = events.iter().rev().find(|e| e.kind == "progress").cloned();
         let artifact = events
@@ -456,7 +471,7 @@ impl Jobs {
         let record_dir = data_dir.join(&job.dataset).join("jobs");
         let runner = job.clone();
         tokio::task::spawn_blocking(move || {
-            write_record(&record_dir, &runner);
+            write_record(&record_dir, &runner, &[]);
             runner.push(
                 "log",
                 json!({"message": format!("{} started", runner.step)}),
@@ -485,8 +500,7 @@ impl Jobs {
             *runner.finished_at.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(now_ms().to_string());
             *runner.status.lock().unwrap_or_else(|p| p.into_inner()) = status;
-            runner.push(kind, data);
-            write_record(&record_dir, &runner);
+            runner.finish(kind, data, &record_dir);
         });
         Ok(job)
     }
@@ -543,9 +557,9 @@ fn progress_of(job: &Job) -> impl Fn(ProgressEvent<'_>) -> ControlFlow<()> + '_ 
 }
 
 /// Writes `<dataset>/jobs/<id>.json` (under a temporary name, then renamed).
-fn write_record(dir: &std::path::Path, job: &Job) {
-    let mut record = job.summary();
-    record["all_events"] = serde_json::to_value(job.events_after(0)).unwrap_or(Value::Null);
+fn write_record(dir: &std::path::Path, job: &Job, events: &[JobEvent]) {
+    let mut record = job.summary_of(events);
+    record["all_events"] = serde_json::to_value(events).unwrap_or(Value::Null);
     let _ = std::fs::create_dir_all(dir);
     let tmp = dir.join(format!(".{}.json.tmp", job.id));
     if std::fs::write(&tmp, serde_json::to_vec_pretty(&record).unwrap_or_default()).is_ok() {
