@@ -1,6 +1,6 @@
 // Addresses: `/` (datasets) and `/datasets/{ds}/explore/{scope}`; the view
 // (centre, zoom) and selection live in the hash so a link reopens them.
-import type { View } from './map/explorer';
+import type { View } from './map/viewport';
 import type { Filter, Search, Shape } from './store';
 
 export interface ExploreRoute {

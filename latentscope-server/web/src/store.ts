@@ -2,6 +2,7 @@
 import { computed, signal } from '@preact/signals';
 import type { DatasetDetail, LabelInfo, ScopeJson, Version } from './api';
 import { SITE, type SiteInfo } from './site';
+import type { Shape } from './map/shapes';
 
 export interface Hover {
   /** Row index (ls_index). */
@@ -55,11 +56,8 @@ export const canWrite = computed(() => versionInfo.value !== null && !versionInf
 
 // ---- working with rows: selection, search, filters, table, tags, curation ----
 
-/** A selection shape in data coordinates: a box [x0, y0, x1, y1] or a lasso polygon [x, y, x, y, …]. */
-export interface Shape {
-  kind: 'box' | 'lasso';
-  pts: number[];
-}
+/** A selection shape in data coordinates (map/shapes.ts). */
+export type { Shape };
 export type Tool = 'pan' | 'box' | 'lasso';
 export const tool = signal<Tool>('pan');
 /** The selection as shapes (their union); the map turns them into rows. */

@@ -432,6 +432,10 @@ if (RO) {
     await rp.goto(RO + '/');
     await rp.locator('.home-main h1').waitFor();
     await rp.waitForFunction(() => document.querySelector('[data-testid=read-only]'));
+    // The list arrives after the page: wait for it (or fail below, after 10 s).
+    await rp
+      .waitForFunction((n) => document.querySelectorAll('section.dataset').length >= n, rds.length, { timeout: 10000 })
+      .catch(() => {});
     const home = await rp.evaluate(() => ({
       write: [...document.querySelectorAll('[data-write]')].map((e) => e.outerHTML.slice(0, 80)),
       drop: !!document.querySelector('[data-testid=dropzone], [data-testid=file-input]'),

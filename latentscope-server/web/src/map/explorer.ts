@@ -1,14 +1,18 @@
 // The map: canvas + WebGL2 renderer, d3-zoom, the LOD drawing loop, labels,
 // hull, hover and the scope transition. Panels talk to it through signals.
-import { zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform, type D3ZoomEvent } from 'd3-zoom';
-import { select, type Selection } from 'd3-selection';
+import type { ZoomTransform } from 'd3-zoom';
 import { effect } from '@preact/signals';
 import { Renderer, type Camera, type PointStyle } from './renderer';
 import { ScopeData, type ScopeLoad } from './data';
 import { Grid } from './grid';
 import { Density, DENSITY_SIZE } from './density';
 import { countIn, Refinement, sampleRanges, type Box } from './lod';
-import { categorical, css, GREY_DARK, GREY_LIGHT, ramp, type RGB } from './palette';
+import { BG_DARK, BG_LIGHT, categorical, css, GREY_DARK, GREY_LIGHT, ramp, type RGB } from './palette';
+import { pointSizeAt, type View } from './viewport';
+import { ZoomSurface, type ZoomEvent } from './zoom-surface';
+import { svgElement } from './svg';
+import { markInside, outlinePath } from './shapes';
+import { ShapeDrawer } from './shape-drawer';
 import { LabelAtlas } from './labels';
 import { columnTable, type LabelInfo } from '../api';
 import { ls } from '../hook';
@@ -16,18 +20,6 @@ import { takeRenderer } from '../boot';
 import * as S from '../store';
 
 const STILL_MS = 140;
-const BG_LIGHT: RGB = [250, 250, 249];
-const BG_DARK: RGB = [19, 20, 24];
-
-export interface View {
-  /** Data coordinates of the centre. */
-  x: number;
-  y: number;
-  /** Zoom (1: the whole map). */
-  k: number;
-}
-
-type ZoomEl = HTMLDivElement;
 
 interface Shown {
   slot: number;
@@ -54,8 +46,7 @@ export class Explorer {
   private rowDot: SVGCircleElement;
   private selPath: SVGPathElement;
   /** The shape being drawn (screen px), or null. */
-  private drawing: { kind: 'box' | 'lasso'; pts: number[]; add: boolean; id: number } | null = null;
-  private justSelected = false;
+  private drawer: ShapeDrawer;
   /** performance.now() of the last selection gesture's end, until its colours are on screen. */
   private selectT0 = 0;
   private selectShown = false;
@@ -71,13 +62,7 @@ export class Explorer {
   readonly r: Renderer;
   data: ScopeData | null = null;
   private load: ScopeLoad | null = null;
-  private t: ZoomTransform = zoomIdentity;
-  private W = 1;
-  private H = 1;
-  private s0 = 1;
-  private dpr = 1;
-  private zoomB: ZoomBehavior<ZoomEl, unknown>;
-  private sel: Selection<ZoomEl, unknown, null, undefined>;
+  private surface: ZoomSurface;
   private lastChange = -1e9;
   private raf = 0;
   private prevFrame = 0;
@@ -124,28 +109,37 @@ export class Explorer {
     el.setAttribute('role', 'img');
     el.setAttribute('aria-label', 'Map of the rows: scroll to zoom, drag to pan, hover or click a point');
     this.el = el;
+    this.drawer = new ShapeDrawer(el, {
+      kind: () => {
+        const tool = S.tool.value;
+        return tool === 'pan' || !this.data || this.transition ? null : tool;
+      },
+      toData: (sx, sy) => this.toData(sx, sy),
+      started: () => {
+        S.hovered.value = null;
+      },
+      moved: () => this.drawSelPath(),
+      ended: () => {
+        this.overlayDirty = true;
+        this.requestFrame();
+      },
+      drawn: (shape, add) => {
+        this.selectT0 = performance.now();
+        this.selectShown = false;
+        S.shapes.value = add ? [...S.shapes.value, shape] : [shape];
+      },
+    });
     const early = takeRenderer();
     this.r = early ?? new Renderer(document.createElement('canvas'));
     this.canvas = this.r.canvas;
     this.canvas.className = 'map-canvas';
     el.appendChild(this.canvas);
-    const svgNS = 'http://www.w3.org/2000/svg';
-    this.svg = document.createElementNS(svgNS, 'svg') as SVGSVGElement;
-    this.svg.setAttribute('class', 'map-svg');
-    this.hull = document.createElementNS(svgNS, 'path') as SVGPathElement;
-    this.hull.setAttribute('class', 'hull');
-    this.hoverDot = document.createElementNS(svgNS, 'circle') as SVGCircleElement;
-    this.hoverDot.setAttribute('class', 'hover-dot');
-    this.hoverDot.setAttribute('r', '6');
-    this.pinDot = document.createElementNS(svgNS, 'circle') as SVGCircleElement;
-    this.pinDot.setAttribute('class', 'pin-dot');
-    this.pinDot.setAttribute('r', '7');
-    this.rowDot = document.createElementNS(svgNS, 'circle') as SVGCircleElement;
-    this.rowDot.setAttribute('class', 'row-dot');
-    this.rowDot.setAttribute('r', '8');
-    this.rowDot.setAttribute('data-testid', 'row-dot');
-    this.selPath = document.createElementNS(svgNS, 'path') as SVGPathElement;
-    this.selPath.setAttribute('class', 'sel-path');
+    this.svg = svgElement('svg', { class: 'map-svg' });
+    this.hull = svgElement('path', { class: 'hull' });
+    this.hoverDot = svgElement('circle', { class: 'hover-dot', r: '6' });
+    this.pinDot = svgElement('circle', { class: 'pin-dot', r: '7' });
+    this.rowDot = svgElement('circle', { class: 'row-dot', r: '8', 'data-testid': 'row-dot' });
+    this.selPath = svgElement('path', { class: 'sel-path' });
     this.svg.append(this.hull, this.selPath, this.pinDot, this.rowDot, this.hoverDot);
     el.appendChild(this.svg);
     parent.appendChild(el);
@@ -155,23 +149,16 @@ export class Explorer {
     this.maxBudget = this.r.software ? 260_000 : 8_000_000;
     ls.renderer = this.r.rendererName;
 
-    this.zoomB = zoom<ZoomEl, unknown>()
-      .scaleExtent([0.5, 8192])
-      // Dragging pans with the pan tool (or the middle button); the wheel always zooms.
-      .filter((e: MouseEvent) => e.type === 'wheel' || (!e.ctrlKey && ((S.tool.value === 'pan' && !e.button) || e.button === 1)))
-      .on('start', (e: D3ZoomEvent<ZoomEl, unknown>) => {
-        if (e.sourceEvent && e.sourceEvent.type !== 'wheel') S.hovered.value = null;
-      })
-      .on('zoom', (e: D3ZoomEvent<ZoomEl, unknown>) => {
-        this.t = e.transform;
-        if (e.sourceEvent) {
-          cancelAnimationFrame(this.anim);
-          this.homed = true;
-        }
-        this.viewChanged();
-      });
-    this.sel = select<ZoomEl, unknown>(el);
-    this.sel.call(this.zoomB).on('dblclick.zoom', null);
+    this.surface = new ZoomSurface(el, this.r, () => S.tool.value === 'pan', (e) => {
+      if (e.sourceEvent) {
+        cancelAnimationFrame(this.anim);
+        this.homed = true;
+      }
+      this.viewChanged();
+    });
+    this.surface.behavior.on('start', (e: ZoomEvent) => {
+      if (e.sourceEvent && e.sourceEvent.type !== 'wheel') S.hovered.value = null;
+    });
 
     const ro = new ResizeObserver(() => this.resize());
     ro.observe(el);
@@ -183,10 +170,7 @@ export class Explorer {
     el.addEventListener('pointerleave', this.onLeave);
     el.addEventListener('click', this.onClick);
     el.addEventListener('dblclick', this.onDblClick);
-    el.addEventListener('pointerdown', this.onSelDown);
-    el.addEventListener('pointermove', this.onSelMove);
-    el.addEventListener('pointerup', this.onSelUp);
-    el.addEventListener('pointercancel', this.onSelCancel);
+    this.drawer.attach();
 
     this.disposers.push(
       effect(() => {
@@ -242,7 +226,7 @@ export class Explorer {
     S.lookups.centreOn = (row: number) => {
       const d = this.data;
       const j = d && row >= 0 && row < d.rowToLod.length ? d.rowToLod[row] : -1;
-      if (d && j >= 0) this.animateTo({ x: d.xy[2 * j], y: d.xy[2 * j + 1], k: Math.max(this.t.k, 16) });
+      if (d && j >= 0) this.animateTo({ x: d.xy[2 * j], y: d.xy[2 * j + 1], k: Math.max(this.surface.t.k, 16) });
     };
     S.lookups.rowCount = () => this.data?.rowToLod.length ?? 0;
     S.lookups.clusterMask = (c: number) => {
@@ -340,23 +324,15 @@ export class Explorer {
 
   private resize(initial?: View | null) {
     const rect = this.el.getBoundingClientRect();
-    if (!initial && rect.width === this.W && rect.height === this.H) return;
-    const keep = initial ?? (this.W > 1 ? this.view() : null);
-    const prev = this.W > 1 ? { W: this.W, H: this.H, ks: this.t.k * this.s0 } : null;
-    this.W = Math.max(1, rect.width);
-    this.H = Math.max(1, rect.height);
-    this.s0 = (Math.min(this.W, this.H) / 2) * 0.92;
-    if (!initial && keep && prev && prev.W === this.W && prev.H !== this.H) {
+    if (!initial && rect.width === this.surface.W && rect.height === this.surface.H) return;
+    const keep = initial ?? (this.surface.W > 1 ? this.view() : null);
+    const prev = this.surface.W > 1 ? { W: this.surface.W, H: this.surface.H, ks: this.surface.t.k * this.surface.s0 } : null;
+    this.surface.setSize(rect.width, rect.height);
+    if (!initial && keep && prev && prev.W === this.surface.W && prev.H !== this.surface.H) {
       // Only the height changed (the table opened or closed): same scale,
       // same centre, so nothing zooms.
-      keep.k = prev.ks / this.s0;
+      keep.k = prev.ks / this.surface.s0;
     }
-    this.dpr = this.r.software ? 1 : Math.min(window.devicePixelRatio || 1, 2);
-    this.r.resize(this.W, this.H, this.dpr);
-    this.zoomB.extent([
-      [0, 0],
-      [this.W, this.H],
-    ]);
     if (keep) this.setView(keep, true);
     ls.view = this.view();
     ls.box = this.box(0);
@@ -364,31 +340,12 @@ export class Explorer {
   }
 
   view(): View {
-    const { x: tx, y: ty, k } = this.t;
-    return {
-      x: (this.W / 2 - tx - (k * this.W) / 2) / (k * this.s0),
-      y: -(this.H / 2 - ty - (k * this.H) / 2) / (k * this.s0),
-      k,
-    };
-  }
-
-  private transformFor(v: View): ZoomTransform {
-    const k = Math.min(8192, Math.max(0.5, v.k));
-    const tx = this.W / 2 - (k * this.W) / 2 - k * this.s0 * v.x;
-    const ty = this.H / 2 - (k * this.H) / 2 + k * this.s0 * v.y;
-    return zoomIdentity.translate(tx, ty).scale(k);
+    return this.surface.view();
   }
 
   setView(v: View, silent = false) {
-    const t = this.transformFor(v);
-    if (silent) {
-      // Sets d3-zoom's state without an event, then our own.
-      (this.el as unknown as { __zoom: ZoomTransform }).__zoom = t;
-      this.t = t;
-      this.viewChanged(true);
-    } else {
-      this.sel.call(this.zoomB.transform, t);
-    }
+    this.surface.setView(v, silent);
+    if (silent) this.viewChanged(true);
   }
 
   /** Animates to a view (ease in-out, zoom interpolated in log space). */
@@ -410,7 +367,7 @@ export class Explorer {
   fitBox(b: Box, pad = 0.75) {
     const w = Math.max(b[2] - b[0], 0.01);
     const h = Math.max(b[3] - b[1], 0.01);
-    const k = Math.min((this.W * pad) / (w * this.s0), (this.H * pad) / (h * this.s0));
+    const k = Math.min((this.surface.W * pad) / (w * this.surface.s0), (this.surface.H * pad) / (h * this.surface.s0));
     this.animateTo({ x: (b[0] + b[2]) / 2, y: (b[1] + b[3]) / 2, k: Math.max(1, Math.min(k, 512)) });
   }
 
@@ -439,7 +396,7 @@ export class Explorer {
     const fw = xs[m - 1] - xs[0], fh = ys[m - 1] - ys[0];
     if (!(fw > 0 && fh > 0) || (qx1 - qx0 > 0.8 * fw && qy1 - qy0 > 0.8 * fh)) return;
     const w = Math.max(qx1 - qx0, 1e-3) * 1.08, h = Math.max(qy1 - qy0, 1e-3) * 1.08;
-    const k = Math.min(this.W / (w * this.s0), this.H / (h * this.s0));
+    const k = Math.min(this.surface.W / (w * this.surface.s0), this.surface.H / (h * this.surface.s0));
     this.setView({ x: (qx0 + qx1) / 2, y: (qy0 + qy1) / 2, k: Math.max(1, Math.min(k, 64)) }, true);
   }
 
@@ -463,36 +420,24 @@ export class Explorer {
     this.stillTimer = window.setTimeout(() => this.requestFrame(), STILL_MS + 10);
   }
 
-  private camera(): Camera {
-    const { x: tx, y: ty, k } = this.t;
-    return {
-      sx: (2 * k * this.s0) / this.W,
-      sy: (2 * k * this.s0) / this.H,
-      ox: (2 * (tx + (k * this.W) / 2)) / this.W - 1,
-      oy: 1 - (2 * (ty + (k * this.H) / 2)) / this.H,
-    };
-  }
-
   /** The data box on screen, widened by `px` pixels. */
   private box(px = 0): Box {
-    const { x: tx, y: ty, k } = this.t;
-    const ks = k * this.s0;
+    const { x: tx, y: ty, k } = this.surface.t;
+    const ks = k * this.surface.s0;
     return [
-      (-px - tx - (k * this.W) / 2) / ks,
-      (ty + (k * this.H) / 2 - this.H - px) / ks,
-      (this.W + px - tx - (k * this.W) / 2) / ks,
-      (ty + (k * this.H) / 2 + px) / ks,
+      (-px - tx - (k * this.surface.W) / 2) / ks,
+      (ty + (k * this.surface.H) / 2 - this.surface.H - px) / ks,
+      (this.surface.W + px - tx - (k * this.surface.W) / 2) / ks,
+      (ty + (k * this.surface.H) / 2 + px) / ks,
     ];
   }
 
   toScreen(x: number, y: number): [number, number] {
-    const { x: tx, y: ty, k } = this.t;
-    return [tx + k * (this.W / 2 + x * this.s0), ty + k * (this.H / 2 - y * this.s0)];
+    return this.surface.toScreen(x, y);
   }
 
   private toData(sx: number, sy: number): [number, number] {
-    const { x: tx, y: ty, k } = this.t;
-    return [(sx - tx - (k * this.W) / 2) / (k * this.s0), -(sy - ty - (k * this.H) / 2) / (k * this.s0)];
+    return this.surface.toData(sx, sy);
   }
 
   /** Screen position (viewport CSS px) of a row, or null. */
@@ -503,12 +448,11 @@ export class Explorer {
     if (j < 0) return null;
     const [sx, sy] = this.toScreen(d.xy[2 * j], d.xy[2 * j + 1]);
     const rect = this.el.getBoundingClientRect();
-    return { x: rect.left + sx, y: rect.top + sy, inView: sx >= 0 && sy >= 0 && sx <= this.W && sy <= this.H };
+    return { x: rect.left + sx, y: rect.top + sy, inView: sx >= 0 && sy >= 0 && sx <= this.surface.W && sy <= this.surface.H };
   }
 
   private pointSizePx(): number {
-    const k = this.t.k;
-    return S.pointSize.value * Math.min(Math.max(Math.pow(k, 0.3), 1), 4);
+    return pointSizeAt(S.pointSize.value, this.surface.t.k);
   }
 
   // ---- data ----------------------------------------------------------------
@@ -775,20 +719,7 @@ export class Explorer {
     const m = new Uint8Array(n);
     const { xy, idx, deleted } = d;
     const L = d.loaded;
-    for (const sh of shapes) {
-      const p = sh.pts;
-      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-      for (let k = 0; k < p.length; k += 2) {
-        x0 = Math.min(x0, p[k]); x1 = Math.max(x1, p[k]);
-        y0 = Math.min(y0, p[k + 1]); y1 = Math.max(y1, p[k + 1]);
-      }
-      const box = sh.kind === 'box';
-      for (let i = 0; i < L; i++) {
-        const x = xy[2 * i], y = xy[2 * i + 1];
-        if (x < x0 || x > x1 || y < y0 || y > y1 || deleted[i]) continue;
-        if (box || inPolygon(p, x, y)) m[idx[i]] = 1;
-      }
-    }
+    for (const sh of shapes) markInside(sh, xy, L, idx, (i) => deleted[i] !== 0, m);
     let count = 0;
     for (let r = 0; r < n; r++) count += m[r];
     const rows = new Uint32Array(count);
@@ -800,98 +731,9 @@ export class Explorer {
     this.requestFrame();
   }
 
-  private rel(e: PointerEvent): [number, number] {
-    const rect = this.el.getBoundingClientRect();
-    return [e.clientX - rect.left, e.clientY - rect.top];
-  }
-
-  private onSelDown = (e: PointerEvent) => {
-    const tool = S.tool.value;
-    if (tool === 'pan' || e.button !== 0 || !this.data || this.transition) return;
-    const [sx, sy] = this.rel(e);
-    this.drawing = { kind: tool, pts: [sx, sy], add: e.shiftKey, id: e.pointerId };
-    try {
-      this.el.setPointerCapture(e.pointerId);
-    } catch {
-      /* synthetic pointer */
-    }
-    S.hovered.value = null;
-    e.preventDefault();
-  };
-
-  private onSelMove = (e: PointerEvent) => {
-    const dr = this.drawing;
-    if (!dr || e.pointerId !== dr.id) return;
-    const [sx, sy] = this.rel(e);
-    if (dr.kind === 'box') dr.pts = [dr.pts[0], dr.pts[1], sx, sy];
-    else {
-      const n = dr.pts.length;
-      if (Math.hypot(sx - dr.pts[n - 2], sy - dr.pts[n - 1]) >= 2) dr.pts.push(sx, sy);
-    }
-    this.drawSelPath();
-  };
-
-  private onSelUp = (e: PointerEvent) => {
-    const dr = this.drawing;
-    if (!dr || e.pointerId !== dr.id) return;
-    this.drawing = null;
-    const p = dr.pts;
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    for (let k = 0; k < p.length; k += 2) {
-      x0 = Math.min(x0, p[k]); x1 = Math.max(x1, p[k]);
-      y0 = Math.min(y0, p[k + 1]); y1 = Math.max(y1, p[k + 1]);
-    }
-    this.overlayDirty = true;
-    this.requestFrame();
-    // A click, not a shape: the click handler pins the point under it.
-    if (x1 - x0 < 3 && y1 - y0 < 3) return;
-    if (dr.kind === 'lasso' && p.length < 6) return;
-    this.justSelected = true;
-    let shape: S.Shape;
-    if (dr.kind === 'box') {
-      const [ax, ay] = this.toData(x0, y1);
-      const [bx, by] = this.toData(x1, y0);
-      shape = { kind: 'box', pts: [ax, ay, bx, by] };
-    } else {
-      const pts: number[] = [];
-      for (let k = 0; k < p.length; k += 2) pts.push(...this.toData(p[k], p[k + 1]));
-      shape = { kind: 'lasso', pts };
-    }
-    this.selectT0 = performance.now();
-    this.selectShown = false;
-    S.shapes.value = dr.add ? [...S.shapes.value, shape] : [shape];
-  };
-
-  private onSelCancel = () => {
-    this.drawing = null;
-    this.overlayDirty = true;
-    this.requestFrame();
-  };
-
   /** The selection outline: the shapes (data coordinates) and the one being drawn (screen px). */
   private drawSelPath(): boolean {
-    let path = '';
-    const f = (v: number) => v.toFixed(1);
-    for (const sh of S.shapes.value) {
-      const p = sh.pts;
-      if (sh.kind === 'box') {
-        const [ax, ay] = this.toScreen(p[0], p[1]);
-        const [bx, by] = this.toScreen(p[2], p[3]);
-        path += `M${f(ax)},${f(ay)}L${f(bx)},${f(ay)}L${f(bx)},${f(by)}L${f(ax)},${f(by)}Z`;
-      } else {
-        for (let k = 0; k < p.length; k += 2) {
-          const [x, y] = this.toScreen(p[k], p[k + 1]);
-          path += `${k ? 'L' : 'M'}${f(x)},${f(y)}`;
-        }
-        path += 'Z';
-      }
-    }
-    const dr = this.drawing;
-    if (dr) {
-      const p = dr.pts;
-      if (dr.kind === 'box' && p.length === 4) path += `M${f(p[0])},${f(p[1])}L${f(p[2])},${f(p[1])}L${f(p[2])},${f(p[3])}L${f(p[0])},${f(p[3])}Z`;
-      else if (dr.kind === 'lasso') for (let k = 0; k < p.length; k += 2) path += `${k ? 'L' : 'M'}${f(p[k])},${f(p[k + 1])}`;
-    }
+    const path = outlinePath(S.shapes.value, (x, y) => this.toScreen(x, y), this.drawer.drawing);
     this.selPath.setAttribute('d', path);
     this.selPath.style.display = path ? '' : 'none';
     if (path) this.svg.style.display = '';
@@ -1089,7 +931,7 @@ export class Explorer {
   private densityOpacity(): number {
     const d = this.data;
     if (!d) return 0;
-    const zf = Math.max(0, Math.min(1, 1 - Math.log2(Math.max(this.t.k, 1)) / 3));
+    const zf = Math.max(0, Math.min(1, 1 - Math.log2(Math.max(this.surface.t.k, 1)) / 3));
     const nf = Math.min(1, this.uploaded / 60000);
     return 0.85 * zf * (0.25 + 0.75 * nf);
   }
@@ -1137,9 +979,9 @@ export class Explorer {
         this.refine = null;
       }
     }
-    const size = this.pointSizePx() * this.dpr;
-    const style = { size, alpha: S.opacity.value, t, round: size >= 2.5 * this.dpr };
-    const cam = this.camera();
+    const size = this.pointSizePx() * this.surface.dpr;
+    const style = { size, alpha: S.opacity.value, t, round: size >= 2.5 * this.surface.dpr };
+    const cam = this.surface.camera();
     const exact = this.box(0);
     const margin = this.box(size);
     const sinceChange = performance.now() - this.lastChange;
@@ -1205,7 +1047,7 @@ export class Explorer {
       }
       if (ref.finished) {
         this.mode = this.allIn ? 'still' : 'loading';
-        this.shown = { slot: this.refineSlot, t: this.t, ranges: ref.ranges, box: this.refineBox, complete: this.allIn };
+        this.shown = { slot: this.refineSlot, t: this.surface.t, ranges: ref.ranges, box: this.refineBox, complete: this.allIn };
         r.begin(bg);
         r.drawDensity(cam, dOp);
         r.drawLayer(this.refineSlot);
@@ -1222,8 +1064,8 @@ export class Explorer {
     }
     // The focus on top, bigger (while points still upload, from the next refill).
     if (this.r.highlighted) {
-      const hs = style.size * 1.6 + this.dpr;
-      r.drawHighlight(cam, { ...style, size: hs, alpha: 1, round: hs >= 2.5 * this.dpr });
+      const hs = style.size * 1.6 + this.surface.dpr;
+      r.drawHighlight(cam, { ...style, size: hs, alpha: 1, round: hs >= 2.5 * this.surface.dpr });
     }
     // Labels from the second frame on: the first shows the points at once.
     if (!firstFrame) this.drawLabels(d, this.transition ? t : 1);
@@ -1263,8 +1105,8 @@ export class Explorer {
   /** Whether a finished layer can stand in for the view, moved (same zoom, mostly on screen). */
   private canShift(sh: Shown | null, d: ScopeData): boolean {
     if (!sh || !sh.complete || !this.allIn || !d) return false;
-    if (Math.abs(sh.t.k - this.t.k) > 1e-9 * this.t.k) return false;
-    return Math.abs(this.t.x - sh.t.x) < this.W * 0.8 && Math.abs(this.t.y - sh.t.y) < this.H * 0.8;
+    if (Math.abs(sh.t.k - this.surface.t.k) > 1e-9 * this.surface.t.k) return false;
+    return Math.abs(this.surface.t.x - sh.t.x) < this.surface.W * 0.8 && Math.abs(this.surface.t.y - sh.t.y) < this.surface.H * 0.8;
   }
 
   /**
@@ -1274,16 +1116,16 @@ export class Explorer {
    */
   private drawShifted(sh: Shown, d: ScopeData, cam: Camera, style: PointStyle, exact: Box, bg: RGB, dOp: number): number {
     const r = this.r;
-    const dx = this.t.x - sh.t.x;
-    const dy = this.t.y - sh.t.y;
+    const dx = this.surface.t.x - sh.t.x;
+    const dy = this.surface.t.y - sh.t.y;
     r.begin(bg);
     r.drawDensity(cam, dOp);
-    r.drawLayer(sh.slot, dx * this.dpr, dy * this.dpr);
+    r.drawLayer(sh.slot, dx * this.surface.dpr, dy * this.surface.dpr);
     const inter: Box = [Math.max(exact[0], sh.box[0]), Math.max(exact[1], sh.box[1]), Math.min(exact[2], sh.box[2]), Math.min(exact[3], sh.box[3])];
     let n = inter[0] < inter[2] && inter[1] < inter[3] ? countIn(d.xy, d.colors, sh.ranges, inter) : 0;
     // Strips in CSS px: [x, y, w, h]; the vertical one full height, the
     // horizontal one beside it.
-    const W = this.W, H = this.H;
+    const W = this.surface.W, H = this.surface.H;
     const strips: [number, number, number, number][] = [];
     const vx0 = dx > 0 ? 0 : W + dx;
     const vw = Math.abs(dx);
@@ -1292,14 +1134,14 @@ export class Explorer {
     const hw = W - vw;
     if (Math.abs(dy) > 0.5 && hw > 0.5) strips.push([hx0, dy > 0 ? 0 : H + dy, hw, Math.abs(dy)]);
     const area = strips.reduce((a, s) => a + s[2] * s[3], 0);
-    const pad = style.size / this.dpr;
+    const pad = style.size / this.surface.dpr;
     for (const s of strips) {
       const [ax, ay] = this.toData(s[0], s[1] + s[3]);
       const [bx, by] = this.toData(s[0] + s[2], s[1]);
       const [px] = this.toData(s[0] + pad, 0);
       const m = px - this.toData(s[0], 0)[0];
       sampleRanges(d.nodes, this.uploaded, [ax - m, ay - m, bx + m, by + m], Math.max(5000, Math.round((this.budget * s[2] * s[3]) / area)), this.buf);
-      r.scissor([s[0] * this.dpr, s[1] * this.dpr, s[2] * this.dpr, s[3] * this.dpr]);
+      r.scissor([s[0] * this.surface.dpr, s[1] * this.surface.dpr, s[2] * this.surface.dpr, s[3] * this.surface.dpr]);
       r.drawPoints(cam, style, this.buf);
       n += countIn(d.xy, d.colors, this.buf, [Math.max(ax, exact[0]), Math.max(ay, exact[1]), Math.min(bx, exact[2]), Math.min(by, exact[3])]);
     }
@@ -1389,7 +1231,7 @@ export class Explorer {
    */
   private drawLabels(d: ScopeData, alpha: number) {
     this.labelAlpha = alpha;
-    const z = Math.log2(this.t.k);
+    const z = Math.log2(this.surface.t.k);
     const sel = S.selectedCluster.value;
     const hot = S.hovered.value?.cluster ?? sel;
     const all = d.json.labels;
@@ -1403,7 +1245,7 @@ export class Explorer {
       const inRange = zmin !== null && z >= zmin - 0.15 && (zmax === null || z <= zmax + 1);
       if (!inRange && !forced) continue;
       const [x, y] = this.toScreen(l.centroid[0], l.centroid[1]);
-      if (x < -200 || y < -30 || x > this.W + 200 || y > this.H + 30) continue;
+      if (x < -200 || y < -30 || x > this.surface.W + 200 || y > this.surface.H + 30) continue;
       const fs = Math.round(11 + 4 * Math.sqrt(l.count / maxCount));
       const w = this.labelWidth(l.label, fs) + 6;
       cand.push({ l, x, y, w, h: fs + 6, fs, pri: forced ? 1e12 + (l.cluster === sel ? 1 : 0) : l.count });
@@ -1413,14 +1255,14 @@ export class Explorer {
     const dark = S.dark.value;
     const fg = dark ? '#e8e8ea' : '#1d1d1f';
     const halo = dark ? 'rgba(19,20,24,0.92)' : 'rgba(250,250,249,0.94)';
-    const scale = this.dpr;
+    const scale = this.surface.dpr;
     this.atlas.fg = fg;
     const A = this.atlas.size;
     let n = 0;
     const gen = this.atlas.generation;
     // Each box is kept inside the canvas (shifted inward) and clear of the status line.
     const foot = this.footBox();
-    const W = this.W, H = this.H;
+    const W = this.surface.W, H = this.surface.H;
     for (const c of cand) {
       let x0 = Math.min(Math.max(c.x - c.w / 2, 2), W - c.w - 2);
       let y0 = Math.min(Math.max(c.y - c.h / 2, 2), H - c.h - 2);
@@ -1484,7 +1326,7 @@ export class Explorer {
     }
     const [x, y] = this.toData(sx, sy);
     const rPx = Math.max(8, this.pointSizePx() + 4);
-    const j = this.grid.nearest(d.xy, x, y, rPx / (this.t.k * this.s0), (i) => d.colors[4 * i + 3] === 0);
+    const j = this.grid.nearest(d.xy, x, y, rPx / (this.surface.t.k * this.surface.s0), (i) => d.colors[4 * i + 3] === 0);
     return j;
   }
 
@@ -1513,10 +1355,7 @@ export class Explorer {
   };
 
   private onClick = (e: MouseEvent) => {
-    if (this.justSelected) {
-      this.justSelected = false;
-      return;
-    }
+    if (this.drawer.takeClick()) return;
     if (e.defaultPrevented || !this.data) return;
     const rect = this.el.getBoundingClientRect();
     const sx = e.clientX - rect.left, sy = e.clientY - rect.top;
@@ -1543,13 +1382,3 @@ export class Explorer {
   };
 }
 
-/** Whether (x, y) is inside the polygon [x, y, x, y, …] (even–odd rule). */
-export function inPolygon(p: number[], x: number, y: number): boolean {
-  let inside = false;
-  const n = p.length >> 1;
-  for (let i = 0, j = n - 1; i < n; j = i++) {
-    const xi = p[2 * i], yi = p[2 * i + 1], xj = p[2 * j], yj = p[2 * j + 1];
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}

@@ -3,6 +3,10 @@ import { interpolateViridis, interpolatePlasma, schemeTableau10 } from 'd3-scale
 
 export type RGB = [number, number, number];
 
+/** The map's background, light and dark. */
+export const BG_LIGHT: RGB = [250, 250, 249];
+export const BG_DARK: RGB = [19, 20, 24];
+
 /** OKLCH → sRGB bytes (clamped). */
 export function oklch(l: number, c: number, hDeg: number): RGB {
   const h = (hDeg * Math.PI) / 180;

@@ -4,23 +4,21 @@
 // highlighted, and a transition between two layouts (the renderer lerps
 // each point from one place to the other). Panes are linked by the page:
 // the same view, the same hovered row, the same selection.
-import { zoom, zoomIdentity, type D3ZoomEvent, type ZoomBehavior, type ZoomTransform } from 'd3-zoom';
-import { select, type Selection } from 'd3-selection';
-import { Renderer, type Camera } from './renderer';
+import { Renderer } from './renderer';
 import { Grid } from './grid';
-import { inPolygon, type View } from './explorer';
-import type { RGB } from './palette';
+import { BG_DARK, BG_LIGHT } from './palette';
+import { pointSizeAt, type View } from './viewport';
+import { ZoomSurface } from './zoom-surface';
+import { svgElement } from './svg';
+import { markInside, outlinePath, type Shape } from './shapes';
+import { ShapeDrawer } from './shape-drawer';
 
 const STILL_MS = 140;
-export const BG_LIGHT: RGB = [250, 250, 249];
-export const BG_DARK: RGB = [19, 20, 24];
+export { BG_DARK, BG_LIGHT };
 
 export type PaneTool = 'pan' | 'box' | 'lasso';
 /** A selection shape in the pane's data coordinates. */
-export interface PaneShape {
-  kind: 'box' | 'lasso';
-  pts: number[];
-}
+export type PaneShape = Shape;
 
 /** A fixed random order of n rows (position → row) and its inverse (row → position). */
 export function drawOrder(n: number, seed = 1): { order: Uint32Array; posOf: Int32Array } {
@@ -86,13 +84,7 @@ export class Pane {
   private hoverDot: SVGCircleElement;
   private pinDot: SVGCircleElement;
   private selPath: SVGPathElement;
-  private zoomB: ZoomBehavior<HTMLDivElement, unknown>;
-  private sel: Selection<HTMLDivElement, unknown, null, undefined>;
-  private t: ZoomTransform = zoomIdentity;
-  private W = 1;
-  private H = 1;
-  private s0 = 1;
-  private dpr = 1;
+  private surface: ZoomSurface;
   private raf = 0;
   private stillTimer = 0;
   private lastChange = -1e9;
@@ -101,8 +93,7 @@ export class Pane {
   private grid: Grid | null = null;
   private gridT = -1;
   private pickXY: Float32Array | null = null;
-  private drawing: { kind: 'box' | 'lasso'; pts: number[]; add: boolean; id: number } | null = null;
-  private justSelected = false;
+  private drawer: ShapeDrawer;
 
   n = 0;
   /** Position (draw order) → row. */
@@ -146,36 +137,32 @@ export class Pane {
     el.setAttribute('role', 'img');
     el.setAttribute('aria-label', `${label}: scroll to zoom, drag to pan, hover a point`);
     this.el = el;
+    this.drawer = new ShapeDrawer(el, {
+      kind: () => (this.tool === 'pan' || !this.n ? null : this.tool),
+      toData: (sx, sy) => this.toData(sx, sy),
+      started: () => {
+        if (this.hoverRow !== null) this.onHover?.(null, 0, 0);
+      },
+      moved: () => this.placeMarkers(),
+      ended: () => this.placeMarkers(),
+      drawn: (shape, add) => this.onShape?.(shape, add),
+    });
     const canvas = document.createElement('canvas');
     canvas.className = 'map-canvas';
     el.appendChild(canvas);
     this.r = new Renderer(canvas);
-    const ns = 'http://www.w3.org/2000/svg';
-    this.svg = document.createElementNS(ns, 'svg') as SVGSVGElement;
-    this.svg.setAttribute('class', 'map-svg');
-    this.selPath = document.createElementNS(ns, 'path') as SVGPathElement;
-    this.selPath.setAttribute('class', 'sel-path');
-    this.pinDot = document.createElementNS(ns, 'circle') as SVGCircleElement;
-    this.pinDot.setAttribute('class', 'pin-dot');
-    this.pinDot.setAttribute('r', '7');
-    this.hoverDot = document.createElementNS(ns, 'circle') as SVGCircleElement;
-    this.hoverDot.setAttribute('class', 'hover-dot');
-    this.hoverDot.setAttribute('r', '6');
-    this.hoverDot.setAttribute('data-testid', 'hover-dot');
+    this.svg = svgElement('svg', { class: 'map-svg' });
+    this.selPath = svgElement('path', { class: 'sel-path' });
+    this.pinDot = svgElement('circle', { class: 'pin-dot', r: '7' });
+    this.hoverDot = svgElement('circle', { class: 'hover-dot', r: '6', 'data-testid': 'hover-dot' });
     this.svg.append(this.selPath, this.pinDot, this.hoverDot);
     el.appendChild(this.svg);
     parent.appendChild(el);
 
-    this.zoomB = zoom<HTMLDivElement, unknown>()
-      .scaleExtent([0.5, 8192])
-      .filter((e: MouseEvent) => e.type === 'wheel' || (!e.ctrlKey && ((this.tool === 'pan' && !e.button) || e.button === 1)))
-      .on('zoom', (e: D3ZoomEvent<HTMLDivElement, unknown>) => {
-        this.t = e.transform;
-        this.viewChanged();
-        if (e.sourceEvent) this.onView?.(this.view());
-      });
-    this.sel = select<HTMLDivElement, unknown>(el);
-    this.sel.call(this.zoomB).on('dblclick.zoom', null);
+    this.surface = new ZoomSurface(el, this.r, () => this.tool === 'pan', (e) => {
+      this.viewChanged();
+      if (e.sourceEvent) this.onView?.(this.view());
+    });
     const ro = new ResizeObserver(() => this.resize());
     ro.observe(el);
     this.disposers.push(() => ro.disconnect());
@@ -183,10 +170,7 @@ export class Pane {
     el.addEventListener('pointermove', this.onMove);
     el.addEventListener('pointerleave', this.onLeave);
     el.addEventListener('click', this.onClickEv);
-    el.addEventListener('pointerdown', this.onSelDown);
-    el.addEventListener('pointermove', this.onSelMove);
-    el.addEventListener('pointerup', this.onSelUp);
-    el.addEventListener('pointercancel', this.onSelCancel);
+    this.drawer.attach();
   }
 
   destroy() {
@@ -272,45 +256,27 @@ export class Pane {
 
   private resize() {
     const rect = this.el.getBoundingClientRect();
-    if (rect.width === this.W && rect.height === this.H) return;
-    const keep = this.W > 1 ? this.view() : null;
-    this.W = Math.max(1, rect.width);
-    this.H = Math.max(1, rect.height);
-    this.s0 = (Math.min(this.W, this.H) / 2) * 0.92;
-    this.dpr = this.r.software ? 1 : Math.min(window.devicePixelRatio || 1, 2);
-    this.r.resize(this.W, this.H, this.dpr);
-    this.zoomB.extent([
-      [0, 0],
-      [this.W, this.H],
-    ]);
+    if (rect.width === this.surface.W && rect.height === this.surface.H) return;
+    const keep = this.surface.W > 1 ? this.view() : null;
+    this.surface.setSize(rect.width, rect.height);
     if (keep) this.setView(keep, true);
     this.invalidate();
   }
 
   view(): View {
-    const { x: tx, y: ty, k } = this.t;
-    return {
-      x: (this.W / 2 - tx - (k * this.W) / 2) / (k * this.s0),
-      y: -(this.H / 2 - ty - (k * this.H) / 2) / (k * this.s0),
-      k,
-    };
+    return this.surface.view();
   }
 
   /** Sets the view; `silent`: no event (a linked pane following another). */
   setView(v: View, silent = false) {
-    const k = Math.min(8192, Math.max(0.5, v.k));
-    const t = zoomIdentity.translate(this.W / 2 - (k * this.W) / 2 - k * this.s0 * v.x, this.H / 2 - (k * this.H) / 2 + k * this.s0 * v.y).scale(k);
-    if (silent) {
-      (this.el as unknown as { __zoom: ZoomTransform }).__zoom = t;
-      this.t = t;
-      this.viewChanged();
-    } else this.sel.call(this.zoomB.transform, t);
+    this.surface.setView(v, silent);
+    if (silent) this.viewChanged();
   }
 
   /** Fits a data box [x0, y0, x1, y1] (plus a margin). */
   fit(b: [number, number, number, number]) {
     const w = Math.max(b[2] - b[0], 1e-3) * 1.08, h = Math.max(b[3] - b[1], 1e-3) * 1.08;
-    const k = Math.min(this.W / (w * this.s0), this.H / (h * this.s0));
+    const k = Math.min(this.surface.W / (w * this.surface.s0), this.surface.H / (h * this.surface.s0));
     this.setView({ x: (b[0] + b[2]) / 2, y: (b[1] + b[3]) / 2, k: Math.max(0.5, Math.min(k, 64)) }, true);
   }
 
@@ -322,24 +288,12 @@ export class Pane {
     this.stillTimer = window.setTimeout(() => this.requestFrame(), STILL_MS + 10);
   }
 
-  private camera(): Camera {
-    const { x: tx, y: ty, k } = this.t;
-    return {
-      sx: (2 * k * this.s0) / this.W,
-      sy: (2 * k * this.s0) / this.H,
-      ox: (2 * (tx + (k * this.W) / 2)) / this.W - 1,
-      oy: 1 - (2 * (ty + (k * this.H) / 2)) / this.H,
-    };
-  }
-
   toScreen(x: number, y: number): [number, number] {
-    const { x: tx, y: ty, k } = this.t;
-    return [tx + k * (this.W / 2 + x * this.s0), ty + k * (this.H / 2 - y * this.s0)];
+    return this.surface.toScreen(x, y);
   }
 
   toData(sx: number, sy: number): [number, number] {
-    const { x: tx, y: ty, k } = this.t;
-    return [(sx - tx - (k * this.W) / 2) / (k * this.s0), -(sy - ty - (k * this.H) / 2) / (k * this.s0)];
+    return this.surface.toData(sx, sy);
   }
 
   /** Where a row is now (data coordinates, at the transition's progress), or null. */
@@ -358,13 +312,13 @@ export class Pane {
     if (!c) return null;
     const [sx, sy] = this.toScreen(c[0], c[1]);
     const rect = this.el.getBoundingClientRect();
-    return { x: rect.left + sx, y: rect.top + sy, inView: sx >= 0 && sy >= 0 && sx <= this.W && sy <= this.H };
+    return { x: rect.left + sx, y: rect.top + sy, inView: sx >= 0 && sy >= 0 && sx <= this.surface.W && sy <= this.surface.H };
   }
 
   /** The rows in view (for checks). */
   countVisible(): number {
     const [x0, y1] = this.toData(0, 0);
-    const [x1, y0] = this.toData(this.W, this.H);
+    const [x1, y0] = this.toData(this.surface.W, this.surface.H);
     let n = 0;
     for (let p = 0; p < this.n; p++) {
       const c = this.coords(this.order[p])!;
@@ -386,7 +340,7 @@ export class Pane {
   }
 
   private pointPx() {
-    return this.pointSize * Math.min(Math.max(Math.pow(this.t.k, 0.3), 1), 4);
+    return pointSizeAt(this.pointSize, this.surface.t.k);
   }
 
   private frame = (now: number) => {
@@ -400,13 +354,13 @@ export class Pane {
     const since = performance.now() - this.lastChange;
     const moving = since < STILL_MS;
     const count = moving && this.clock ? Math.min(this.n, this.clock.budget) : this.n;
-    const size = this.pointPx() * this.dpr;
-    const style = { size, alpha: this.opacity, t: this.from ? this.tr : 1, round: size >= 2.5 * this.dpr };
-    const cam = this.camera();
+    const size = this.pointPx() * this.surface.dpr;
+    const style = { size, alpha: this.opacity, t: this.from ? this.tr : 1, round: size >= 2.5 * this.surface.dpr };
+    const cam = this.surface.camera();
     r.drawPoints(cam, style, [0, count]);
     if (this.hl) {
-      const hs = size * 1.5 + this.dpr;
-      r.drawHighlight(cam, { ...style, size: hs, alpha: 1, round: hs >= 2.5 * this.dpr });
+      const hs = size * 1.5 + this.surface.dpr;
+      r.drawHighlight(cam, { ...style, size: hs, alpha: 1, round: hs >= 2.5 * this.surface.dpr });
     }
     r.flush();
     this.drawn = count;
@@ -443,7 +397,7 @@ export class Pane {
     if (!this.grid) this.grid = new Grid(xy, this.n);
     const [x, y] = this.toData(sx, sy);
     const rPx = Math.max(8, this.pointPx() + 4);
-    const p = this.grid.nearest(xy, x, y, rPx / (this.t.k * this.s0), (i) => this.colors[4 * i + 3] === 0);
+    const p = this.grid.nearest(xy, x, y, rPx / (this.surface.t.k * this.surface.s0), (i) => this.colors[4 * i + 3] === 0);
     return p < 0 ? -1 : this.order[p];
   }
 
@@ -481,7 +435,7 @@ export class Pane {
   }
 
   private onMove = (e: PointerEvent) => {
-    if (e.buttons || e.pointerType === 'touch' || this.drawing) return;
+    if (e.buttons || e.pointerType === 'touch' || this.drawer.drawing) return;
     const [sx, sy] = this.rel(e);
     const row = this.pick(sx, sy);
     const hit = row >= 0 ? row : null;
@@ -494,10 +448,7 @@ export class Pane {
   };
 
   private onClickEv = (e: MouseEvent) => {
-    if (this.justSelected) {
-      this.justSelected = false;
-      return;
-    }
+    if (this.drawer.takeClick()) return;
     const [sx, sy] = this.rel(e);
     const row = this.pick(sx, sy);
     this.onClick?.(row >= 0 ? row : null);
@@ -506,102 +457,12 @@ export class Pane {
   /** Rows inside a shape (data coordinates of this pane), as a mask by row of length `rows`. */
   rowsIn(s: PaneShape, rows: number, into?: Uint8Array): Uint8Array {
     const m = into ?? new Uint8Array(rows);
-    const p = s.pts;
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    for (let k = 0; k < p.length; k += 2) {
-      x0 = Math.min(x0, p[k]);
-      x1 = Math.max(x1, p[k]);
-      y0 = Math.min(y0, p[k + 1]);
-      y1 = Math.max(y1, p[k + 1]);
-    }
-    const xy = this.current();
-    for (let i = 0; i < this.n; i++) {
-      const x = xy[2 * i], y = xy[2 * i + 1];
-      if (x < x0 || x > x1 || y < y0 || y > y1 || this.colors[4 * i + 3] === 0) continue;
-      if (s.kind === 'box' || inPolygon(p, x, y)) m[this.order[i]] = 1;
-    }
+    markInside(s, this.current(), this.n, this.order, (i) => this.colors[4 * i + 3] === 0, m);
     return m;
   }
 
-  private onSelDown = (e: PointerEvent) => {
-    if (this.tool === 'pan' || e.button !== 0 || !this.n) return;
-    const [sx, sy] = this.rel(e);
-    this.drawing = { kind: this.tool, pts: [sx, sy], add: e.shiftKey, id: e.pointerId };
-    try {
-      this.el.setPointerCapture(e.pointerId);
-    } catch {
-      /* synthetic pointer */
-    }
-    if (this.hoverRow !== null) this.onHover?.(null, 0, 0);
-    e.preventDefault();
-  };
-
-  private onSelMove = (e: PointerEvent) => {
-    const dr = this.drawing;
-    if (!dr || e.pointerId !== dr.id) return;
-    const [sx, sy] = this.rel(e);
-    if (dr.kind === 'box') dr.pts = [dr.pts[0], dr.pts[1], sx, sy];
-    else {
-      const n = dr.pts.length;
-      if (Math.hypot(sx - dr.pts[n - 2], sy - dr.pts[n - 1]) >= 2) dr.pts.push(sx, sy);
-    }
-    this.placeMarkers();
-  };
-
-  private onSelUp = (e: PointerEvent) => {
-    const dr = this.drawing;
-    if (!dr || e.pointerId !== dr.id) return;
-    this.drawing = null;
-    const p = dr.pts;
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    for (let k = 0; k < p.length; k += 2) {
-      x0 = Math.min(x0, p[k]);
-      x1 = Math.max(x1, p[k]);
-      y0 = Math.min(y0, p[k + 1]);
-      y1 = Math.max(y1, p[k + 1]);
-    }
-    this.placeMarkers();
-    if (x1 - x0 < 3 && y1 - y0 < 3) return;
-    if (dr.kind === 'lasso' && p.length < 6) return;
-    this.justSelected = true;
-    let shape: PaneShape;
-    if (dr.kind === 'box') shape = { kind: 'box', pts: [...this.toData(x0, y1), ...this.toData(x1, y0)] };
-    else {
-      const pts: number[] = [];
-      for (let k = 0; k < p.length; k += 2) pts.push(...this.toData(p[k], p[k + 1]));
-      shape = { kind: 'lasso', pts };
-    }
-    this.onShape?.(shape, dr.add);
-  };
-
-  private onSelCancel = () => {
-    this.drawing = null;
-    this.placeMarkers();
-  };
-
   private drawSelPath(): boolean {
-    let path = '';
-    const f = (v: number) => v.toFixed(1);
-    for (const sh of this.shapes) {
-      const p = sh.pts;
-      if (sh.kind === 'box') {
-        const [ax, ay] = this.toScreen(p[0], p[1]);
-        const [bx, by] = this.toScreen(p[2], p[3]);
-        path += `M${f(ax)},${f(ay)}L${f(bx)},${f(ay)}L${f(bx)},${f(by)}L${f(ax)},${f(by)}Z`;
-      } else {
-        for (let k = 0; k < p.length; k += 2) {
-          const [x, y] = this.toScreen(p[k], p[k + 1]);
-          path += `${k ? 'L' : 'M'}${f(x)},${f(y)}`;
-        }
-        path += 'Z';
-      }
-    }
-    const dr = this.drawing;
-    if (dr) {
-      const p = dr.pts;
-      if (dr.kind === 'box' && p.length === 4) path += `M${f(p[0])},${f(p[1])}L${f(p[2])},${f(p[1])}L${f(p[2])},${f(p[3])}L${f(p[0])},${f(p[3])}Z`;
-      else if (dr.kind === 'lasso') for (let k = 0; k < p.length; k += 2) path += `${k ? 'L' : 'M'}${f(p[k])},${f(p[k + 1])}`;
-    }
+    const path = outlinePath(this.shapes, (x, y) => this.toScreen(x, y), this.drawer.drawing);
     this.selPath.setAttribute('d', path);
     this.selPath.style.display = path ? '' : 'none';
     return !!path;

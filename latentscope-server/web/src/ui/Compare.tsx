@@ -17,7 +17,7 @@ import { datasetFull, errText, type Artifact, type DatasetFull } from '../setupA
 import { changedRows, loadClusterComparison, loadUmapPair, rowClusters, scopeOf, type ClusterComparison, type RowClusters, type UmapPair } from '../compare';
 import { drawOrder, FrameClock, Pane, type PaneTool } from '../map/pane';
 import { categorical, css, GREY_DARK, GREY_LIGHT, oklch, ramp, type RGB } from '../map/palette';
-import type { View } from '../map/explorer';
+import type { View } from '../map/viewport';
 import { ls } from '../hook';
 import * as S from '../store';
 import { Logo } from './Logo';
@@ -112,29 +112,11 @@ export function ComparePage({ ds, what, left, right }: { ds: string; what: Compa
         </div>
         {detail && L && R && (
           <>
-            <label class="ctl">
-              <span>Left</span>
-              <select data-testid="pick-left" value={L} onChange={(e) => choose((e.target as HTMLSelectElement).value, R)}>
-                {runs.map((a) => (
-                  <option value={a.id} key={a.id}>
-                    {runText(a)}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <RunPicker label="Left" testid="pick-left" runs={runs} value={L} onPick={(id) => choose(id, R)} />
             <button class="icon swap" title="Swap left and right" aria-label="Swap left and right" data-testid="swap" onClick={() => choose(R, L)}>
               ⇄
             </button>
-            <label class="ctl">
-              <span>Right</span>
-              <select data-testid="pick-right" value={R} onChange={(e) => choose(L, (e.target as HTMLSelectElement).value)}>
-                {runs.map((a) => (
-                  <option value={a.id} key={a.id}>
-                    {runText(a)}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <RunPicker label="Right" testid="pick-right" runs={runs} value={R} onPick={(id) => choose(L, id)} />
           </>
         )}
         <span class="spacer" />
@@ -164,6 +146,22 @@ export function ComparePage({ ds, what, left, right }: { ds: string; what: Compa
 }
 
 /** A link to the map of a scope made with the left run, if one was. */
+/** A labelled choice of one of the runs compared (left or right). */
+function RunPicker({ label, testid, runs, value, onPick }: { label: string; testid: string; runs: Artifact[]; value: string; onPick: (id: string) => void }) {
+  return (
+    <label class="ctl">
+      <span>{label}</span>
+      <select data-testid={testid} value={value} onChange={(e) => onPick((e.target as HTMLSelectElement).value)}>
+        {runs.map((a) => (
+          <option value={a.id} key={a.id}>
+            {runText(a)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 function ScopeLink({ ds, detail, what, run }: { ds: string; detail: DatasetFull; what: CompareWhat; run: string }) {
   const key = what === 'umaps' ? 'umap_id' : 'cluster_id';
   const s = detail.artifacts.find((a) => a.kind === 'scope' && a.state === 'finished' && a.record?.[key] === run);
@@ -890,38 +888,35 @@ function CompareClusters({ ds, detail, left, right }: { ds: string; detail: Data
       <div class="compare-stats" data-testid="compare-stats">
         {cmp ? (
           <>
-            <div class="stat-card" title="Adjusted Rand index: 1 when both clusterings put the same rows together, about 0 when they agree no more than chance">
-              <span class="k">ARI</span>
-              <strong data-testid="ari" data-value={cmp.ari}>
-                {fmt3(cmp.ari)}
-              </strong>
-              <span class="muted small">adjusted Rand index</span>
-            </div>
-            <div class="stat-card" title="Normalised mutual information (arithmetic mean of the entropies): 1 when one clustering tells the other exactly">
-              <span class="k">NMI</span>
-              <strong data-testid="nmi" data-value={cmp.nmi}>
-                {fmt3(cmp.nmi)}
-              </strong>
-              <span class="muted small">normalised mutual information</span>
-            </div>
-            <div class="stat-card" title="Rows outside the right cluster that overlaps their left cluster most">
-              <span class="k">Changed</span>
-              <strong data-testid="changed" data-value={cmp.changed}>
-                {fmtN(cmp.changed)}
-              </strong>
-              <span class="muted small">
-                of {fmtN(cmp.rows)} rows ({((100 * cmp.changed) / Math.max(1, cmp.rows)).toFixed(1)} %)
-              </span>
-            </div>
-            <div class="stat-card">
-              <span class="k">Clusters</span>
-              <strong data-testid="cluster-counts">
-                {cmp.overlap.left.filter((c) => c !== unL).length} → {cmp.overlap.right.filter((c) => c !== unR).length}
-              </strong>
-              <span class="muted small">
-                {left} → {right}, besides unclustered rows
-              </span>
-            </div>
+            {AGREEMENT_SCORES.map((sc) => (
+              <StatCard key={sc.key} name={sc.name} title={sc.title} testid={sc.key} value={cmp[sc.key]} note={sc.note}>
+                {fmt3(cmp[sc.key])}
+              </StatCard>
+            ))}
+            <StatCard
+              name="Changed"
+              title="Rows outside the right cluster that overlaps their left cluster most"
+              testid="changed"
+              value={cmp.changed}
+              note={
+                <>
+                  of {fmtN(cmp.rows)} rows ({((100 * cmp.changed) / Math.max(1, cmp.rows)).toFixed(1)} %)
+                </>
+              }
+            >
+              {fmtN(cmp.changed)}
+            </StatCard>
+            <StatCard
+              name="Clusters"
+              testid="cluster-counts"
+              note={
+                <>
+                  {left} → {right}, besides unclustered rows
+                </>
+              }
+            >
+              {cmp.overlap.left.filter((c) => c !== unL).length} → {cmp.overlap.right.filter((c) => c !== unR).length}
+            </StatCard>
           </>
         ) : (
           !err && <span class="muted">Comparing {left} and {right}…</span>
@@ -1049,6 +1044,49 @@ function CompareClusters({ ds, detail, left, right }: { ds: string; detail: Data
         </div>
       </div>
     </>
+  );
+}
+
+/** The agreement scores of two clusterings, shown with three decimals. */
+const AGREEMENT_SCORES = [
+  {
+    key: 'ari',
+    name: 'ARI',
+    title: 'Adjusted Rand index: 1 when both clusterings put the same rows together, about 0 when they agree no more than chance',
+    note: 'adjusted Rand index',
+  },
+  {
+    key: 'nmi',
+    name: 'NMI',
+    title: 'Normalised mutual information (arithmetic mean of the entropies): 1 when one clustering tells the other exactly',
+    note: 'normalised mutual information',
+  },
+] as const;
+
+/** One figure of a comparison: its name, its value (`value` kept in data-value for checks) and a note below. */
+function StatCard({
+  name,
+  title,
+  testid,
+  value,
+  note,
+  children,
+}: {
+  name: string;
+  title?: string;
+  testid: string;
+  value?: number;
+  note: ComponentChildren;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="stat-card" title={title}>
+      <span class="k">{name}</span>
+      <strong data-testid={testid} data-value={value}>
+        {children}
+      </strong>
+      <span class="muted small">{note}</span>
+    </div>
   );
 }
 

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { effect } from '@preact/signals';
-import { Explorer, type View } from '../map/explorer';
+import { Explorer } from '../map/explorer';
+import type { View } from '../map/viewport';
 import { loadScope } from '../map/data';
 import { takeFirstLoad } from '../boot';
 import { getJSON, enc, RowCache, type DatasetDetail } from '../api';

@@ -210,6 +210,9 @@ function SetupBody({ ds, step }: { ds: string; step: string | null }) {
       </a>
     );
   };
+  /** The gallery of a step's runs: a card each (chosen when it is the chain's `key`; `compare`: with a compare link), else `none`. */
+  const gallery = (runs: DatasetFull['artifacts'], key: keyof Chain, none: string, compare?: 'umaps' | 'clusters') =>
+    runs.length ? runs.map((a) => card(a, a.id === chain[key], choose(key).bind(null, a.id), compare && compareLink(compare, a.id))) : empty(none);
   const embeddings = runsOf(detail, 'embedding');
   const umaps = runsOf(detail, 'umap', chain.embedding);
   const clusters = runsOf(detail, 'cluster', chain.umap);
@@ -242,6 +245,30 @@ function SetupBody({ ds, step }: { ds: string; step: string | null }) {
     </StepPanel>
   );
 
+  /**
+   * A step run on the run chosen at the step before (`input`: its chain key, its name and article):
+   * the input line, what is missing without it, and the gallery of its runs (`plural` names them).
+   */
+  const chainedPanel = (
+    s: StepName,
+    n: number,
+    input: { key: keyof Chain; name: string; a: 'a' | 'an' },
+    runs: DatasetFull['artifacts'],
+    key: keyof Chain,
+    plural: string,
+    compare?: 'umaps' | 'clusters',
+  ) => {
+    const id = chain[input.key];
+    return panel(
+      s,
+      n,
+      from(input.name, id),
+      id ? null : `Run or choose ${input.a} ${input.name} first`,
+      runs.length,
+      gallery(runs, key, id ? `No ${plural} of ${id} yet.` : `No ${plural} yet.`, compare),
+    );
+  };
+
   return (
     <main class="page-main setup" data-testid="setup" data-dataset={ds}>
       <div class="page-head">
@@ -262,32 +289,11 @@ function SetupBody({ ds, step }: { ds: string; step: string | null }) {
         </span>,
         null,
         embeddings.length,
-        embeddings.length ? embeddings.map((a) => card(a, a.id === chain.embedding, choose('embedding').bind(null, a.id))) : empty('No embeddings yet: run one.'),
+        gallery(embeddings, 'embedding', 'No embeddings yet: run one.'),
       )}
-      {panel(
-        'umap',
-        2,
-        from('embedding', chain.embedding),
-        chain.embedding ? null : 'Run or choose an embedding first',
-        umaps.length,
-        umaps.length ? umaps.map((a) => card(a, a.id === chain.umap, choose('umap').bind(null, a.id), compareLink('umaps', a.id))) : empty(chain.embedding ? `No projections of ${chain.embedding} yet.` : 'No projections yet.'),
-      )}
-      {panel(
-        'cluster',
-        3,
-        from('projection', chain.umap),
-        chain.umap ? null : 'Run or choose a projection first',
-        clusters.length,
-        clusters.length ? clusters.map((a) => card(a, a.id === chain.cluster, choose('cluster').bind(null, a.id), compareLink('clusters', a.id))) : empty(chain.umap ? `No clusterings of ${chain.umap} yet.` : 'No clusterings yet.'),
-      )}
-      {panel(
-        'label',
-        4,
-        from('clustering', chain.cluster),
-        chain.cluster ? null : 'Run or choose a clustering first',
-        labels.length,
-        labels.length ? labels.map((a) => card(a, a.id === chain.labels, choose('labels').bind(null, a.id))) : empty(chain.cluster ? `No labels of ${chain.cluster} yet.` : 'No labels yet.'),
-      )}
+      {chainedPanel('umap', 2, { key: 'embedding', name: 'embedding', a: 'an' }, umaps, 'umap', 'projections', 'umaps')}
+      {chainedPanel('cluster', 3, { key: 'umap', name: 'projection', a: 'a' }, clusters, 'cluster', 'clusterings', 'clusters')}
+      {chainedPanel('label', 4, { key: 'cluster', name: 'clustering', a: 'a' }, labels, 'labels', 'labels')}
       {panel(
         'scope',
         5,
