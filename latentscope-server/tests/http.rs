@@ -839,6 +839,56 @@ async fn the_write_routes_over_http() {
         assert_eq!(index, vec![1, 5, 9], "{format}");
         assert_eq!(tagged, vec![true, false, false], "{format}");
     }
+    // A lasso-sized export in each format, read back by pandas: the rows
+    // asked for, in row order, with the tag column.
+    let lasso: Vec<u64> = (0..2000u64).filter(|r| r % 3 == 1).rev().collect();
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/python");
+    for format in ["parquet", "csv", "jsonl"] {
+        let r = client
+            .post(format!("{base}/scopes/scopes-001/export"))
+            .json(&serde_json::json!({"indices": lasso, "format": format}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{format}");
+        let file = root.path().join(format!("lasso.{format}"));
+        std::fs::write(&file, r.bytes().await.unwrap()).unwrap();
+        let read = match format {
+            "parquet" => "pandas.read_parquet(f)",
+            "csv" => "pandas.read_csv(f)",
+            _ => "pandas.read_json(f, lines=True)",
+        };
+        let script = format!(
+            "import sys, json, pandas\nf = sys.argv[1]\nd = {read}\n\
+             print(json.dumps({{'index': [int(i) for i in d['ls_index']], \
+             'tagged': [int(i) for i in d.loc[d['tag_{tag}'].astype(bool), 'ls_index']], \
+             'columns': list(d.columns)}}))"
+        );
+        let out = std::process::Command::new(&python)
+            .arg("-c")
+            .arg(&script)
+            .arg(&file)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e} (scripts/setup installs it)", python.display()));
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut want = lasso.clone();
+        want.sort_unstable();
+        assert_eq!(v["index"], serde_json::json!(want), "{format}");
+        assert_eq!(v["tagged"], serde_json::json!([1]), "{format}");
+        for column in [
+            "ls_index", "summary", "x", "y", "cluster", "label", "deleted",
+        ] {
+            assert!(
+                v["columns"].as_array().unwrap().iter().any(|c| c == column),
+                "{format}: {column}"
+            );
+        }
+    }
     let r = client
         .get(format!(
             "{base}/scopes/scopes-001/export?format=csv&tag={tag_path}"
