@@ -1104,6 +1104,30 @@ async fn step_defaults_are_the_cores() {
             .iter()
             .any(|l| l["name"] == "keywords")
     );
+    // The models on this machine, as `latentscope models` lists them (the
+    // tests' setup fetches all-MiniLM-L6-v2 into latentscope's cache).
+    let cached: Vec<String> = latentscope_models::locate::cached_models()
+        .into_iter()
+        .map(|(name, _)| format!("candle:{name}"))
+        .collect();
+    let (_, models) = json(&reqwest::Client::new(), format!("http://{addr}/api/models")).await;
+    let candle = models["embedders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "candle:")
+        .unwrap();
+    // (A build without candle runs none of them.)
+    let runnable = if candle["available"] == true {
+        cached.clone()
+    } else {
+        Vec::new()
+    };
+    assert_eq!(candle["installed"], serde_json::json!(runnable));
+    assert!(
+        cached.iter().any(|c| c.ends_with("all-MiniLM-L6-v2")),
+        "{cached:?}"
+    );
 }
 
 /// Reads a whole SSE response into (id, event, data) triples.

@@ -30,6 +30,9 @@ pub(crate) struct Choice {
     /// Why not, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// Specs that run on this machine without a download (for `candle:`,
+    /// the models found in latentscope's and the HuggingFace caches).
+    installed: Vec<String>,
 }
 
 /// Each step's defaults, ranges and choices.
@@ -59,10 +62,20 @@ fn defaults<T: Serialize>(value: &T) -> Value {
 
 /// The embedders and labelers this build can run.
 fn choices() -> (Vec<Choice>, Vec<Choice>) {
+    let cached: Vec<String> = latentscope_models::locate::cached_models()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
     let embedders = latentscope_models::registry()
         .entries()
         .iter()
         .map(|e| Choice {
+            installed: match e.spec.as_str() {
+                "candle:" if e.missing_feature.is_none() => {
+                    cached.iter().map(|n| format!("candle:{n}")).collect()
+                }
+                _ => Vec::new(),
+            },
             name: e.spec.clone(),
             description: e.description.clone(),
             examples: e.examples.clone(),
@@ -82,6 +95,7 @@ fn choices() -> (Vec<Choice>, Vec<Choice>) {
             examples: vec![e.name.clone()],
             available: true,
             reason: None,
+            installed: Vec::new(),
         })
         .collect();
     (embedders, labelers)
