@@ -26,6 +26,7 @@
 #[cfg(feature = "candle")]
 pub mod candle;
 pub mod locate;
+pub mod providers;
 pub mod settings;
 pub mod static_model;
 
