@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use latentscope_core::{ClusterId, Dataset, LabelsId, ProgressEvent};
@@ -182,7 +182,6 @@ fn empty_object() -> Value {
 #[derive(Debug, Default)]
 pub struct Jobs {
     all: Mutex<HashMap<String, Arc<Job>>>,
-    next: AtomicU64,
 }
 
 fn text(params: &Value, key: &str) -> ApiResult<String> {
@@ -338,6 +337,25 @@ impl Jobs {
         jobs
     }
 
+    /// Refuses (409 `artifact_busy`, naming the job) deleting `artifacts`
+    /// of `dataset` while a running job reads one of them.
+    pub fn refuse_deleting(&self, dataset: &str, artifacts: &[String]) -> ApiResult<()> {
+        for job in self.of(dataset) {
+            if job.status() != JobStatus::Running {
+                continue;
+            }
+            if let Some(read) = artifacts.iter().find(|a| job.reads.contains(a)) {
+                return Err(ApiError::new(
+                    "artifact_busy",
+                    format!("job {} ({}) is running and reads {read}", job.id, job.step),
+                )
+                .with("artifact", read.clone())
+                .with("holder", job.id.clone()));
+            }
+        }
+        Ok(())
+    }
+
     /// Every job this server started, newest first.
     pub fn all(&self) -> Vec<Arc<Job>> {
         let mut jobs: Vec<Arc<Job>> = self
@@ -366,6 +384,14 @@ impl Jobs {
         }
         let reads = reads(&request.step, &request.params)?;
         check_params(&ds, &request.step, &request.params)?;
+        if request.step == "delete" {
+            let artifact = text(&request.params, "artifact")?;
+            let mut gone = vec![artifact.clone()];
+            if request.params["with_dependents"].as_bool() == Some(true) {
+                gone.extend(ds.dependents(&artifact).unwrap_or_default());
+            }
+            self.refuse_deleting(ds.id(), &gone)?;
+        }
         let spec = Spec {
             dataset: ds.id().to_string(),
             step: request.step,
@@ -425,40 +451,26 @@ impl Jobs {
             .values()
             .filter(|j| j.dataset == spec.dataset && j.status() == JobStatus::Running)
         {
-            let same =
-                job.step == spec.step && (job.params == spec.params || spec.step == "ingest");
-            let deletes_its_input = spec.step == "delete"
-                && spec.params["artifact"]
-                    .as_str()
-                    .is_some_and(|a| job.reads.iter().any(|r| r == a));
-            if same || deletes_its_input {
+            if job.step == spec.step && (job.params == spec.params || spec.step == "ingest") {
                 return Err(ApiError::new(
                     "artifact_busy",
                     format!(
-                        "job {} ({} {}) is running{}",
-                        job.id,
-                        job.step,
-                        job.params,
-                        if same {
-                            " the same step"
-                        } else {
-                            " and reads it"
-                        }
+                        "job {} ({} {}) is running the same step",
+                        job.id, job.step, job.params
                     ),
                 )
                 .with("holder", job.id.clone()));
             }
         }
-        let n = self.next.fetch_add(1, Ordering::SeqCst) + 1;
-        let ms = now_ms();
+        let id = crate::stamp::new_id("job");
         let job = Arc::new(Job {
-            id: format!("job-{ms}-{n}"),
+            id,
+            started_at: now_ms().to_string(),
             dataset: spec.dataset,
             step: spec.step,
             params: spec.params,
             reads: spec.reads,
             rerun_of: spec.rerun_of,
-            started_at: ms.to_string(),
             finished_at: Mutex::new(None),
             status: Mutex::new(JobStatus::Running),
             events: Mutex::new(Vec::new()),

@@ -24,6 +24,7 @@ mod openapi;
 mod routes;
 pub mod search;
 pub mod site;
+mod stamp;
 pub mod state;
 pub mod uploads;
 mod whole;
@@ -58,6 +59,9 @@ pub async fn serve(
     on_listening: impl FnOnce(std::net::SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if !config.read_only {
+        uploads::discard_abandoned(&config.data_dir);
+    }
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
     let address = listener.local_addr()?;
     // The port bound (a free one when 0 was asked) is the one our own pages use.

@@ -153,16 +153,27 @@ fn report(progress: &dyn Progress, stage: &str, done: u64, total: Option<u64>) -
     }
 }
 
-/// Where the site is made before it is renamed to `out`.
+/// Where the site is made before it is renamed to `out`; the folders that
+/// killed exports left there are removed.
 fn temporary_for(out: &Path) -> ApiResult<PathBuf> {
     let name = out
         .file_name()
-        .ok_or_else(|| ApiError::bad_request(format!("{}: not a folder name", out.display())))?;
-    Ok(out.with_file_name(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    )))
+        .ok_or_else(|| ApiError::bad_request(format!("{}: not a folder name", out.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let prefix = format!(".{name}.tmp-");
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    Ok(out.with_file_name(format!("{prefix}{}", std::process::id())))
 }
 
 /// Refuses an `out` that holds files (unless `replace`).
@@ -206,7 +217,6 @@ pub async fn export_site(
         state,
     };
     let tmp = temporary_for(out)?;
-    let _ = std::fs::remove_dir_all(&tmp);
     let mut writer = Writer {
         root: tmp.clone(),
         files: 0,

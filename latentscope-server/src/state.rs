@@ -43,6 +43,15 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// Whether the address bound is this machine's loopback only.
+    pub fn is_loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// Loopback, port 5001, writable: the defaults of `latentscope serve`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {

@@ -6,7 +6,6 @@
 //! text column.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
@@ -61,26 +60,27 @@ pub struct Preview {
     pub text_column: Option<String>,
 }
 
-static NEXT: AtomicU64 = AtomicU64::new(0);
-
 /// A new upload id.
 pub fn new_id() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    format!("upload-{ms}-{}", NEXT.fetch_add(1, Ordering::SeqCst) + 1)
+    crate::stamp::new_id("upload")
 }
 
 /// Whether `id` is an upload id (so it can name a folder).
 pub fn valid_id(id: &str) -> bool {
-    let Some(rest) = id.strip_prefix("upload-") else {
-        return false;
+    crate::stamp::is_id(id, "upload")
+}
+
+/// Removes the folders of uploads that never finished arriving (a server
+/// stopped, or a client went away, mid-upload).
+pub fn discard_abandoned(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir.join(UPLOADS_FOLDER)) else {
+        return;
     };
-    let mut parts = rest.split('-');
-    let digits = |p: Option<&str>| {
-        p.is_some_and(|p| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit()))
-    };
-    digits(parts.next()) && digits(parts.next()) && parts.next().is_none()
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The folder of upload `id` (checked), which must exist.

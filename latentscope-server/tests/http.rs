@@ -1368,9 +1368,14 @@ async fn uploads_runs_and_settings_over_http() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
+    // An upload a stopped server never finished: discarded at start.
+    let abandoned = data.join(".uploads/.tmp-upload-1-1");
+    std::fs::create_dir_all(&abandoned).unwrap();
+    std::fs::write(abandoned.join("half.csv"), "name,summary\n").unwrap();
     let mut c = config(&data);
     c.settings_file = Some(root.path().join("config/latentscope/.env"));
     let (addr, _stop) = start(c.clone()).await;
+    assert!(!abandoned.exists());
     let base = format!("http://{addr}/api");
     let client = reqwest::Client::new();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

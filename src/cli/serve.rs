@@ -54,8 +54,7 @@ pub(crate) async fn execute(ctx: &Context, args: Args) -> Result<()> {
     config.web_dir = args
         .web_dir
         .or_else(|| std::env::var_os("LATENTSCOPE_WEB_DIR").map(PathBuf::from));
-    let loopback = matches!(args.host.as_str(), "127.0.0.1" | "localhost" | "::1");
-    if !loopback && !args.read_only {
+    if !config.is_loopback() && !args.read_only {
         eprintln!(
             "warning: serving on {} without --read-only: anyone who can reach this address can change the data directory",
             args.host

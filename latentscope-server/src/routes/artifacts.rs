@@ -65,21 +65,6 @@ pub(crate) struct Deleted {
     deleted: Vec<String>,
 }
 
-/// Refuses a delete of what a running job reads.
-fn refuse_if_read(state: &AppState, ds: &str, id: &str) -> ApiResult<()> {
-    for job in state.jobs.of(ds) {
-        if job.status() == crate::jobs::JobStatus::Running && job.reads.iter().any(|r| r == id) {
-            return Err(ApiError::new(
-                "artifact_busy",
-                format!("job {} ({}) is running and reads {id}", job.id, job.step),
-            )
-            .with("artifact", id)
-            .with("holder", job.id.clone()));
-        }
-    }
-    Ok(())
-}
-
 #[utoipa::path(patch, path = "/api/datasets/{ds}/artifacts/{id}", tag = "artifacts", params(("ds" = String, Path, description = "The dataset id", pattern = r"^[A-Za-z0-9_-]{1,128}$"), ("id" = String, Path, description = "The artifact id", pattern = r"^(embedding-[0-9]{3,9}|umap-[0-9]{3,9}|cluster-[0-9]{3,9}(-labels-[0-9]{3,9})?|scopes-[0-9]{3,9})$")), request_body = NameChange, responses((status = 200, description = "Its name and description now (kept in `<dataset>/names.json`)", body = Named)))]
 /// Names or describes a run.
 pub(crate) async fn name(
@@ -134,12 +119,11 @@ pub(crate) async fn delete(
 ) -> ApiResult<Json<Deleted>> {
     state.require_writable()?;
     let ds = state.dataset(&ds)?;
-    refuse_if_read(&state, ds.id(), &id)?;
+    let mut gone = vec![id.clone()];
     if query.with_dependents {
-        for d in ds.dependents(&id).unwrap_or_default() {
-            refuse_if_read(&state, ds.id(), &d)?;
-        }
+        gone.extend(ds.dependents(&id).unwrap_or_default());
     }
+    state.jobs.refuse_deleting(ds.id(), &gone)?;
     let dataset = ds.id().to_string();
     let deleted = state
         .write_in_turn(&dataset, move || Ok(ds.delete(&id, query.with_dependents)?))

@@ -69,7 +69,7 @@ fn records(dir: &std::path::Path, known: &[Value]) -> Vec<Value> {
         let Some(id) = name.strip_suffix(".json") else {
             continue;
         };
-        if known.contains(id) || !valid_job_id(id) {
+        if known.contains(id) || !crate::stamp::is_id(id, "job") {
             continue;
         }
         let Ok(bytes) = std::fs::read(entry.path()) else {
@@ -92,18 +92,6 @@ fn mark_interrupted(record: &mut Value) {
     if record["status"] == "running" {
         record["status"] = "interrupted".into();
     }
-}
-
-/// Whether `id` is a job id (`job-<ms>-<n>`), so it can name a file.
-fn valid_job_id(id: &str) -> bool {
-    let Some(rest) = id.strip_prefix("job-") else {
-        return false;
-    };
-    let parts: Vec<&str> = rest.split('-').collect();
-    parts.len() == 2
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[utoipa::path(get, path = "/api/jobs", tag = "jobs", responses((status = 200, description = "Every job, newest first: this server's, and earlier ones from their records in `<dataset>/jobs/`", body = Vec<Object>)))]
@@ -133,7 +121,7 @@ pub(crate) async fn all(State(state): State<Arc<AppState>>) -> ApiResult<Json<Ve
 /// The record on disk of a job of an earlier server.
 fn record_of(state: &AppState, id: &str) -> ApiResult<Value> {
     let not_found = || ApiError::new("not_found", format!("no job {id:?}"));
-    if !valid_job_id(id) {
+    if !crate::stamp::is_id(id, "job") {
         return Err(not_found());
     }
     let entries = std::fs::read_dir(&state.config.data_dir).map_err(|_| not_found())?;

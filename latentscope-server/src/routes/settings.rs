@@ -64,13 +64,6 @@ pub(crate) struct SettingChange {
     value: Option<String>,
 }
 
-fn loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 fn current(state: &AppState) -> Settings {
     let file = state.config.settings_file.as_deref();
     let set = settings::all_set_in(file);
@@ -102,7 +95,7 @@ fn current(state: &AppState) -> Settings {
         endpoints,
         config_file: file.map(|p| p.display().to_string()),
         data_dir: state.config.data_dir.display().to_string(),
-        writable: !state.config.read_only && loopback(&state.config.host),
+        writable: !state.config.read_only && state.config.is_loopback(),
     }
 }
 
@@ -119,7 +112,7 @@ pub(crate) async fn save(
     JsonObject(change): JsonObject<SettingChange>,
 ) -> ApiResult<Json<Settings>> {
     state.require_writable()?;
-    if !loopback(&state.config.host) {
+    if !state.config.is_loopback() {
         return Err(ApiError::new(
             "forbidden",
             "settings are saved only by a server bound to loopback (127.0.0.1)",
