@@ -1,86 +1,16 @@
 //! End-to-end tests of the `latentscope` binary: what a user types and sees.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_latentscope"));
-    c.env_remove("LATENT_SCOPE_DATA");
-    c
-}
-
-fn run(data: &Path, args: &[&str]) -> Output {
-    bin()
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Starts `latentscope --data-dir <data> <args>`, waits until `ready()`
-/// holds (then `settle` longer) and kills it with SIGKILL; panics if it
-/// finishes first or `ready()` does not hold within `limit`.
-fn kill_when(
-    data: &Path,
-    args: &[&str],
-    limit: Duration,
-    settle: Duration,
-    ready: impl Fn() -> bool,
-) {
-    let mut child = bin()
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !ready() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("{args:?} finished ({status}) before it could be killed");
-        }
-        assert!(
-            started.elapsed() < limit,
-            "{args:?}: not ready to kill after {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    std::thread::sleep(settle);
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
+use common::*;
 
 /// `latentscope ingest <id> <file> --text-column <column>`.
 fn ingest(data: &Path, id: &str, file: &str, column: &str) -> Output {
     run(data, &["ingest", id, file, "--text-column", column])
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn repo_file(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-/// The one `error:` line a failed command prints.
-fn error_line(o: &Output) -> String {
-    assert!(
-        !o.status.success(),
-        "expected failure; stdout: {}",
-        stdout(o)
-    );
-    let err = stderr(o);
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "one error line expected in: {err}");
-    lines[0].to_string()
 }
 
 #[test]
@@ -404,12 +334,6 @@ fn fetch_model() {
         .output()
         .unwrap();
     assert!(o.status.success(), "scripts/fetch-model: {}", stderr(&o));
-}
-
-fn embedding(data: &Path, dataset: &str, id: &str) -> latentscope::io::Matrix {
-    let store = std::sync::Arc::new(latentscope::io::LocalStore::new(data));
-    let ds = latentscope::Dataset::open(store, dataset).unwrap();
-    ds.read_embedding(id.parse().unwrap()).unwrap()
 }
 
 /// Writes the header and the first `rows` rows of the shipped pypi-10k CSV to `path`.

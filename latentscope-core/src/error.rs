@@ -172,12 +172,13 @@ pub enum Error {
     #[error(transparent)]
     Embedder(#[from] crate::embed::EmbedError),
     /// An embedder failed on some rows of a run.
-    #[error("embedding {rows}: {source}")]
+    #[error("embedding {rows}: {error}")]
     Embed {
         /// The rows of the failing batch.
         rows: String,
-        /// What the embedder said.
-        source: crate::embed::EmbedError,
+        /// What the embedder said (in the message itself, not as a
+        /// `source`, so a printed chain says it once).
+        error: crate::embed::EmbedError,
     },
     /// A labeler (or another plugin) failed.
     #[error("{backend}: {message}")]
@@ -282,7 +283,7 @@ impl Error {
             Error::Mismatch { .. } => "mismatched_parts",
             Error::Busy { .. } => "artifact_busy",
             Error::HasDependents { .. } => "has_dependents",
-            Error::Embedder(e) | Error::Embed { source: e, .. } => match e {
+            Error::Embedder(e) | Error::Embed { error: e, .. } => match e {
                 crate::embed::EmbedError::UnknownModel { .. }
                 | crate::embed::EmbedError::InvalidOptions(_) => "invalid_parameter",
                 crate::embed::EmbedError::FeatureMissing { .. } => "unsupported",

@@ -9,6 +9,9 @@
 //!   sentence-transformers models run locally, see [`candle`].
 //! - `static:`: static embeddings in model2vec's format, see [`static_model`];
 //!   `latentscope distill` makes one from any `candle:` model.
+//! - `openai:`, `mistral:`, `ollama:`, `openai-compatible:<model>@<url>`
+//!   (cargo features of the same names, on by default): API providers, see
+//!   [`providers`]; keys from the environment or a `.env` ([`settings`]).
 //! - [`locate`] finds model files: a directory, latentscope's model cache,
 //!   or the HuggingFace cache.
 //!
@@ -77,6 +80,7 @@ pub fn registry() -> EmbedderRegistry {
     );
     #[cfg(not(feature = "candle"))]
     registry.register_missing("candle", candle_about, "candle");
+    register_api_providers(&mut registry);
     registry.register_provider(
         "static",
         "static embeddings (model2vec format: ours, model2vec's, potion models): the built-in `minilm` (256 dims, distilled from all-MiniLM-L6-v2, no download), a directory or a cached model",
@@ -90,4 +94,58 @@ pub fn registry() -> EmbedderRegistry {
         }),
     );
     registry
+}
+
+/// Registers the API providers this build has (and the others as missing,
+/// naming their feature).
+fn register_api_providers(registry: &mut EmbedderRegistry) {
+    use providers::Provider;
+    let about = |p: Provider| match p {
+        Provider::OpenAi => {
+            "OpenAI's embeddings API (key OPENAI_API_KEY; OPENAI_BASE_URL moves it to a proxy or a compatible server)"
+        }
+        Provider::Mistral => "Mistral's embeddings API (key MISTRAL_API_KEY)",
+        Provider::Ollama => {
+            "a local Ollama (OLLAMA_HOST, default 127.0.0.1:11434; `ollama pull <model>` first)"
+        }
+        _ => {
+            "any OpenAI-compatible server: vLLM, llama.cpp's llama-server, LM Studio, Together (key OPENAI_COMPATIBLE_API_KEY if it wants one)"
+        }
+    };
+    let examples = |p: Provider| -> &'static [&'static str] {
+        match p {
+            Provider::OpenAi => &[
+                "openai:text-embedding-3-small",
+                "openai:text-embedding-3-large",
+            ],
+            Provider::Mistral => &["mistral:mistral-embed"],
+            Provider::Ollama => &["ollama:nomic-embed-text", "ollama:mxbai-embed-large"],
+            _ => &["openai-compatible:nomic-embed-text@http://localhost:8080/v1"],
+        }
+    };
+    for provider in Provider::ALL {
+        let enabled = match provider {
+            Provider::OpenAi => cfg!(feature = "openai"),
+            Provider::Mistral => cfg!(feature = "mistral"),
+            Provider::Ollama => cfg!(feature = "ollama"),
+            _ => cfg!(feature = "openai-compatible"),
+        };
+        if !enabled {
+            registry.register_missing(provider.name(), about(provider), provider.name());
+            continue;
+        }
+        #[cfg(feature = "http")]
+        registry.register_provider(
+            provider.name(),
+            about(provider),
+            examples(provider),
+            std::sync::Arc::new(move |rest, config| {
+                Ok(std::sync::Arc::new(providers::embed::ApiEmbedder::load(
+                    provider, rest, config,
+                )?))
+            }),
+        );
+        #[cfg(not(feature = "http"))]
+        let _ = examples;
+    }
 }

@@ -9,9 +9,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The API keys latentscope's providers read.
-pub const KEY_NAMES: [&str; 5] = [
+pub const KEY_NAMES: [&str; 6] = [
     "OPENAI_API_KEY",
     "MISTRAL_API_KEY",
+    "OPENAI_COMPATIBLE_API_KEY",
     "VOYAGE_API_KEY",
     "COHERE_API_KEY",
     "TOGETHER_API_KEY",
@@ -32,14 +33,21 @@ pub enum Source {
     Environment,
     /// The settings file.
     File,
+    /// A `.env` file in the current directory (where the Python tool's
+    /// `ls-init` writes one).
+    WorkingDirectory,
+    /// A `.env` file in the data directory (old Python data directories).
+    DataDirectory,
 }
 
 impl Source {
-    /// `environment` or `file`.
+    /// `environment`, `file`, `./.env` or `data directory`.
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Environment => "environment",
             Source::File => "file",
+            Source::WorkingDirectory => "./.env",
+            Source::DataDirectory => "data directory",
         }
     }
 }
@@ -159,6 +167,26 @@ pub fn lookup_in(file: Option<&Path>, name: &str) -> Option<(String, Source)> {
         .rev()
         .find(|(n, v)| n == name && !v.is_empty())
         .map(|(_, v)| (v, Source::File))
+}
+
+/// Where an API provider finds a setting (a key, an endpoint), in order:
+/// the environment, a `.env` in the current directory, the settings file
+/// ([`config_file`]), then a `.env` in `data_dir` (read only, for data
+/// directories the Python tool made). Empty values count as unset.
+pub fn find(name: &str, data_dir: Option<&Path>) -> Option<(String, Source)> {
+    let in_file = |file: &Path, source: Source| {
+        read_file(Some(file))
+            .into_iter()
+            .rev()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| (v, source))
+    };
+    if let Some(v) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        return Some((v, Source::Environment));
+    }
+    in_file(Path::new(".env"), Source::WorkingDirectory)
+        .or_else(|| config_file().and_then(|f| in_file(&f, Source::File)))
+        .or_else(|| data_dir.and_then(|d| in_file(&d.join(".env"), Source::DataDirectory)))
 }
 
 /// Every setting set in the environment or the file at `file`, with its

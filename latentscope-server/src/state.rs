@@ -275,13 +275,18 @@ impl AppState {
         None
     }
 
-    /// The embedder a spec names, loaded once and kept warm.
+    /// The embedder a spec names (with `config`'s dimensions), loaded
+    /// once and kept warm.
     pub fn embedder(&self, spec: &str, config: &EmbedConfig) -> ApiResult<Arc<dyn Embedder>> {
+        let key = match config.dimensions {
+            Some(d) => format!("{spec}#{d}"),
+            None => spec.to_string(),
+        };
         if let Some(e) = self
             .embedders
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(spec)
+            .get(&key)
         {
             return Ok(e.clone());
         }
@@ -291,7 +296,7 @@ impl AppState {
         self.embedders
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(spec.to_string(), loaded.clone());
+            .insert(key, loaded.clone());
         Ok(loaded)
     }
 

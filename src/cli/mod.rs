@@ -68,7 +68,7 @@ enum Command {
     ImportEmbedding(import_embedding::Args),
     /// Record a 2-D layout made elsewhere (.npy n × 2, or Parquet with x, y) as a umap.
     ImportUmap(import_umap::Args),
-    /// List the embedding models and labelers this build can use, and the models cached on this machine.
+    /// List the embedding models and labelers this build can use, the models cached on this machine, the API providers with keys and a local Ollama's models.
     Models,
     /// Embed the dataset's text column into a new embedding (resumes an interrupted run of the same model and options).
     Embed(embed::Args),
@@ -154,7 +154,7 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Datasets => datasets::execute(ctx),
         Command::ImportEmbedding(args) => import_embedding::execute(ctx, args),
         Command::ImportUmap(args) => import_umap::execute(ctx, args),
-        Command::Models => models::execute(),
+        Command::Models => models::execute(ctx).await,
         Command::Embed(args) => embed::execute(ctx, args).await,
         Command::Distill(args) => distill::execute(args),
         Command::Umap(args) => umap::execute(ctx, args),

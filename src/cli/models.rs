@@ -1,12 +1,13 @@
-//! `latentscope models`: the model specs and labelers this build has, and
-//! the models cached on this machine.
+//! `latentscope models`: the model specs and labelers this build has, the
+//! models cached on this machine, the API providers whose keys are set and
+//! the models a local Ollama has.
 
 use anyhow::Result;
 use latentscope::label::LabelerRegistry;
 
 use super::outln;
 
-pub(crate) fn execute() -> Result<()> {
+pub(crate) async fn execute(ctx: &super::Context) -> Result<()> {
     let registry = latentscope::models::registry();
     outln!("Model specs this build understands:");
     for entry in registry.entries() {
@@ -36,5 +37,58 @@ pub(crate) fn execute() -> Result<()> {
             outln!("  {name:<45} {}", dir.display());
         }
     }
+    api_providers(ctx).await
+}
+
+/// The API providers whose keys are set (never the keys), and the models
+/// of the Ollama at `OLLAMA_HOST`.
+#[cfg(feature = "ollama")]
+async fn api_providers(ctx: &super::Context) -> Result<()> {
+    use latentscope::models::providers::{Endpoint, Provider};
+    outln!("API providers:");
+    for provider in Provider::ALL {
+        let Some(variable) = provider.key_variable() else {
+            continue;
+        };
+        match latentscope::models::settings::find(variable, Some(&ctx.dir)) {
+            Some((_, source)) => outln!(
+                "  {:<18} key {variable} set (in {})",
+                provider.name(),
+                source.as_str()
+            ),
+            None if provider.key_required() => {
+                outln!("  {:<18} no key: set {variable} to use it", provider.name())
+            }
+            None => outln!(
+                "  {:<18} no key set ({variable}, if the server wants one)",
+                provider.name()
+            ),
+        }
+    }
+    let Ok((ollama, _)) = Endpoint::resolve(Provider::Ollama, "any", Some(&ctx.dir)) else {
+        return Ok(());
+    };
+    match latentscope::models::providers::ollama_models(&ollama.base_url).await {
+        Ok(models) if models.is_empty() => outln!(
+            "  ollama             at {}: no models pulled (`ollama pull nomic-embed-text`)",
+            ollama.base_url
+        ),
+        Ok(models) => {
+            outln!(
+                "  ollama             at {}: {} models",
+                ollama.base_url,
+                models.len()
+            );
+            for model in models {
+                outln!("                       ollama:{model}");
+            }
+        }
+        Err(e) => outln!("  ollama             none at {} ({e})", ollama.base_url),
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "ollama"))]
+async fn api_providers(_: &super::Context) -> Result<()> {
     Ok(())
 }

@@ -10,7 +10,11 @@
 //! (same model, prefix, batch size and rows) finds the unfinished id and
 //! continues after the last part written; because parts and the batches
 //! inside them are fixed by the parameters, the result equals an
-//! uninterrupted run's.
+//! uninterrupted run's. A backend paid per call
+//! ([`EmbedderSpec::checkpoint_every_batch`](super::EmbedderSpec)) gets every
+//! finished batch checkpointed at once, as `rows-<first row>.parquet`, so a
+//! resumed run sends no finished batch again; such a backend may leave its
+//! dimensions to be learned from the first batch's answer.
 
 use std::ops::Range;
 use std::time::Instant;
@@ -157,7 +161,7 @@ impl Dataset {
             text_column: self.meta().text_column.clone(),
             rows: texts.len() as u64,
         };
-        if spec.dimensions == 0 {
+        if spec.dimensions == 0 && !spec.checkpoint_every_batch {
             return Err(invalid(&params, "the embedder declares 0 dimensions"));
         }
         let artifact = self.begin::<EmbeddingId, _>(&RunSpec::new("embed", &params))?;
@@ -166,17 +170,23 @@ impl Dataset {
             artifact.discard_abandoned(".parquet")?;
         }
         let id = artifact.id();
-        let run = EmbedRun {
+        let mut run = EmbedRun {
             ds: self,
             id,
             params: &params,
+            dims: spec.dimensions,
             texts: &texts,
             embedder,
             concurrency,
             sort_by_length: spec.sort_by_length,
+            every_batch: spec.checkpoint_every_batch,
             checkpoint_seconds: options.checkpoint_seconds,
             progress,
         };
+        if run.dims == 0 {
+            run.dims = run.learn_dimensions().await?;
+        }
+        let dimensions = run.dims;
         let (resumed_rows, min, max) = run.run().await?;
 
         let seconds = started.elapsed().as_secs_f64();
@@ -185,6 +195,10 @@ impl Dataset {
         extra.insert("normalized".into(), spec.normalized.into());
         extra.insert("empty_count".into(), empty.into());
         extra.insert("resumed_rows".into(), resumed_rows.into());
+        let usage = embedder.usage();
+        if !usage.is_empty() {
+            extra.insert("api_usage".into(), usage.into());
+        }
         extra.insert(
             "rows_per_second".into(),
             ((texts.len() as u64 - resumed_rows) as f64 / seconds.max(1e-9)).into(),
@@ -194,7 +208,7 @@ impl Dataset {
             model_id: python_model_id(&spec.provider, &spec.model),
             dataset_id: self.id().to_string(),
             text_column: params.text_column.clone(),
-            dimensions: spec.dimensions,
+            dimensions,
             max_seq_length: spec.max_tokens,
             prefix: params.prefix.clone(),
             input_type: "text".to_string(),
@@ -231,14 +245,18 @@ enum WriterMessage {
 }
 
 /// The state of one run, between claim and commit.
+#[derive(Clone, Copy)]
 struct EmbedRun<'a> {
     ds: &'a Dataset,
     id: EmbeddingId,
     params: &'a EmbedParams,
+    /// The vectors' length (the spec's, or learned from the first answer).
+    dims: usize,
     texts: &'a [String],
     embedder: &'a dyn Embedder,
     concurrency: usize,
     sort_by_length: bool,
+    every_batch: bool,
     checkpoint_seconds: f64,
     progress: &'a dyn Progress,
 }
@@ -248,7 +266,7 @@ impl EmbedRun<'_> {
     /// taken from checkpoints and the per-dimension min and max.
     async fn run(&self) -> Result<(u64, Vec<f32>, Vec<f32>)> {
         let store = self.ds.store().as_ref();
-        let dims = self.params.dimensions;
+        let dims = self.dims;
         let folder = EmbeddingId::FOLDER;
         let id = self.id;
         let out = MatrixWriter::create(
@@ -306,7 +324,7 @@ impl EmbedRun<'_> {
         store: &dyn Store,
         out: std::sync::mpsc::SyncSender<WriterMessage>,
     ) -> Result<u64> {
-        let dims = self.params.dimensions;
+        let dims = self.dims;
         let rows = self.texts.len();
         let part_rows = self.params.part_rows;
         let folder = EmbeddingId::FOLDER;
@@ -323,6 +341,11 @@ impl EmbedRun<'_> {
                 Some(data) => {
                     resumed += range.len() as u64;
                     check(self.progress, "embed", range.end as u64, Some(rows as u64))?;
+                    data
+                }
+                None if self.every_batch => {
+                    let (data, from_batches) = self.embed_part_by_batch(store, range).await?;
+                    resumed += from_batches;
                     data
                 }
                 None => {
@@ -362,9 +385,7 @@ impl EmbedRun<'_> {
             return Ok(None);
         }
         match read_matrix(store, key, EMBEDDING_COLUMN) {
-            Ok(Matrix { data, rows, cols })
-                if rows == range.len() && cols == self.params.dimensions =>
-            {
+            Ok(Matrix { data, rows, cols }) if rows == range.len() && cols == self.dims => {
                 Ok(Some(data))
             }
             // A checkpoint we cannot use is recomputed.
@@ -376,7 +397,7 @@ impl EmbedRun<'_> {
     /// backend pads, else in order and without copying the texts when there
     /// is no prefix); returns their vectors in row order.
     async fn embed_part(&self, range: Range<usize>) -> Result<Vec<f32>> {
-        let dims = self.params.dimensions;
+        let dims = self.dims;
         let batch = self.params.batch_size;
         let total = self.texts.len() as u64;
         let prefix = self.params.prefix.as_str();
@@ -430,14 +451,183 @@ impl EmbedRun<'_> {
                 check(self.progress, "embed", done, Some(total))?;
             }
         }
-        if let Some(at) = data.iter().position(|x| !x.is_finite()) {
-            let (row, j) = (range.start + at / dims, at % dims);
-            return Err(Error::Backend {
-                backend: format!("embedder {}", self.params.model_spec),
-                message: format!("row {row} dimension {j} is {} (not finite)", data[at]),
-            });
-        }
+        self.check_finite(range.start, &data)?;
         Ok(data)
+    }
+
+    /// Rows `first..` of `data` hold only finite numbers.
+    fn check_finite(&self, first: usize, data: &[f32]) -> Result<()> {
+        match data.iter().position(|x| !x.is_finite()) {
+            None => Ok(()),
+            Some(at) => Err(Error::Backend {
+                backend: format!("embedder {}", self.params.model_spec),
+                message: format!(
+                    "row {} dimension {} is {} (not finite)",
+                    first + at / self.dims,
+                    at % self.dims,
+                    data[at]
+                ),
+            }),
+        }
+    }
+
+    /// The checkpoint key of the batch that starts at row `first`.
+    fn batch_key(&self, first: usize) -> String {
+        let folder = EmbeddingId::FOLDER;
+        let id = self.id;
+        self.ds
+            .key(&format!("{folder}/.{id}.parts/rows-{first:010}.parquet"))
+    }
+
+    /// The vectors of one batch of rows, in order: from its checkpoint when
+    /// an earlier run finished it, else asked of the embedder and
+    /// checkpointed at once. Returns them and whether they were resumed.
+    async fn embed_batch_checkpointed(
+        &self,
+        store: &dyn Store,
+        rows: Range<usize>,
+    ) -> Result<(Vec<f32>, bool)> {
+        let key = self.batch_key(rows.start);
+        if let Some(data) = self.read_checkpoint(store, &key, &rows)? {
+            return Ok((data, true));
+        }
+        let data = self.ask(rows.clone()).await?;
+        let mut w = MatrixWriter::create(store, &key, EMBEDDING_COLUMN, self.dims)?;
+        w.write_rows(&data)?;
+        w.finish()?;
+        Ok((data, false))
+    }
+
+    /// Asks the embedder for the vectors of `rows` (prefixed), checks
+    /// their count and length, and returns them row after row.
+    async fn ask(&self, rows: Range<usize>) -> Result<Vec<f32>> {
+        let prefix = self.params.prefix.as_str();
+        let texts: Vec<String> = self.texts[rows.clone()]
+            .iter()
+            .map(|t| format!("{prefix}{t}"))
+            .collect();
+        let vectors = self
+            .embedder
+            .embed(&texts)
+            .await
+            .map_err(|e| self.embed_error(rows.clone(), e))?;
+        self.check_answer(rows, &vectors)
+    }
+
+    /// One vector of [`dims`](Self::dims) finite numbers per row of `rows`,
+    /// flattened row after row.
+    fn check_answer(&self, rows: Range<usize>, vectors: &[Vec<f32>]) -> Result<Vec<f32>> {
+        let shape_error = |expected: String, got: String| {
+            self.embed_error(rows.clone(), EmbedError::WrongShape { expected, got })
+        };
+        if vectors.len() != rows.len() {
+            return Err(shape_error(
+                format!("{} texts", rows.len()),
+                format!("{} vectors", vectors.len()),
+            ));
+        }
+        let mut data = Vec::with_capacity(rows.len() * self.dims);
+        for (i, v) in vectors.iter().enumerate() {
+            if v.len() != self.dims {
+                return Err(shape_error(
+                    format!("{} texts of {} dimensions", rows.len(), self.dims),
+                    format!(
+                        "a vector of {} dimensions for row {}",
+                        v.len(),
+                        rows.start + i
+                    ),
+                ));
+            }
+            data.extend_from_slice(v);
+        }
+        self.check_finite(rows.start, &data)?;
+        Ok(data)
+    }
+
+    /// Embeds one part batch by batch, checkpointing each finished batch
+    /// (`concurrency` in flight); returns the part's vectors and the rows
+    /// taken from batch checkpoints.
+    async fn embed_part_by_batch(
+        &self,
+        store: &dyn Store,
+        range: Range<usize>,
+    ) -> Result<(Vec<f32>, u64)> {
+        let dims = self.dims;
+        let batch = self.params.batch_size;
+        let total = self.texts.len() as u64;
+        let mut data = vec![0f32; range.len() * dims];
+        let mut done = range.start as u64;
+        let mut resumed = 0u64;
+        let calls = range.clone().step_by(batch).map(|first| {
+            let rows = first..(first + batch).min(range.end);
+            async move {
+                (
+                    rows.clone(),
+                    self.embed_batch_checkpointed(store, rows).await,
+                )
+            }
+        });
+        let mut results = futures::stream::iter(calls).buffered(self.concurrency);
+        while let Some((rows, result)) = results.next().await {
+            let (vectors, was_resumed) = result?;
+            let at = (rows.start - range.start) * dims;
+            data[at..at + vectors.len()].copy_from_slice(&vectors);
+            if was_resumed {
+                resumed += rows.len() as u64;
+            }
+            done += rows.len() as u64;
+            check(self.progress, "embed", done, Some(total))?;
+        }
+        Ok((data, resumed))
+    }
+
+    /// The length of the vectors of an embedder that does not declare it:
+    /// from the first batch's checkpoint, else from the first batch's
+    /// answer (which is checkpointed, so it is not asked for again).
+    async fn learn_dimensions(&self) -> Result<usize> {
+        let store = self.ds.store().as_ref();
+        let rows = 0..self.params.batch_size.min(self.texts.len());
+        let key = self.batch_key(0);
+        if store.exists(&key)?
+            && let Ok(m) = read_matrix(store, &key, EMBEDDING_COLUMN)
+            && m.rows == rows.len()
+            && m.cols > 0
+        {
+            return Ok(m.cols);
+        }
+        if rows.is_empty() {
+            return Err(invalid(
+                self.params,
+                "the model's dimensions are unknown and there are no rows to learn them from (pass --dimensions)",
+            ));
+        }
+        let prefix = self.params.prefix.as_str();
+        let texts: Vec<String> = self.texts[rows.clone()]
+            .iter()
+            .map(|t| format!("{prefix}{t}"))
+            .collect();
+        let vectors = self
+            .embedder
+            .embed(&texts)
+            .await
+            .map_err(|e| self.embed_error(rows.clone(), e))?;
+        let dims = vectors.first().map_or(0, Vec::len);
+        if dims == 0 {
+            return Err(self.embed_error(
+                rows,
+                EmbedError::WrongShape {
+                    expected: format!("{} vectors", texts.len()),
+                    got: "no vector (or an empty one)".to_string(),
+                },
+            ));
+        }
+        // Checked and checkpointed as every other batch is.
+        let learned = EmbedRun { dims, ..*self };
+        let data = learned.check_answer(rows, &vectors)?;
+        let mut w = MatrixWriter::create(store, &key, EMBEDDING_COLUMN, dims)?;
+        w.write_rows(&data)?;
+        w.finish()?;
+        Ok(dims)
     }
 
     /// A backend error, naming the rows of the failed batch.
@@ -445,7 +635,7 @@ impl EmbedRun<'_> {
         let last = rows.end.saturating_sub(1).max(rows.start);
         Error::Embed {
             rows: format!("rows {}..={last}", rows.start),
-            source: e,
+            error: e,
         }
     }
 }

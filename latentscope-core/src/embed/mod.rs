@@ -69,6 +69,13 @@ pub struct EmbedderSpec {
     /// whose cost is per text, which then get rows in order, uncopied).
     #[serde(default = "yes")]
     pub sort_by_length: bool,
+    /// Whether every finished batch is checkpointed at once (for backends
+    /// that are paid per call: a killed run, resumed, sends no finished
+    /// batch again). Batches then hold rows in order. With this set, a
+    /// backend may declare 0 [`dimensions`](Self::dimensions): the driver
+    /// learns them from the first batch's answer (no extra request).
+    #[serde(default)]
+    pub checkpoint_every_batch: bool,
 }
 
 fn yes() -> bool {
@@ -89,6 +96,7 @@ impl EmbedderSpec {
             batch_size: 32,
             concurrency: 1,
             sort_by_length: true,
+            checkpoint_every_batch: false,
         }
     }
 
@@ -123,6 +131,12 @@ impl EmbedderSpec {
         self
     }
 
+    /// Sets whether every finished batch is checkpointed.
+    pub fn with_checkpoint_every_batch(mut self, every: bool) -> Self {
+        self.checkpoint_every_batch = every;
+        self
+    }
+
     /// The spec string that resolves to this backend (`provider:model`).
     pub fn spec_string(&self) -> String {
         format!("{}:{}", self.provider, self.model)
@@ -145,6 +159,13 @@ pub trait Embedder: Send + Sync {
     fn spec(&self) -> &EmbedderSpec;
     /// Embeds one batch of texts.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+
+    /// What this backend has used so far (an API's requests, retries and
+    /// tokens), recorded in the embedding's `.json` as `api_usage`; empty
+    /// (the default) for local backends.
+    fn usage(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
 
     /// Embeds one batch of texts into `out`, row after row
     /// (`texts.len() × dimensions` values). The driver calls this one. The
@@ -222,6 +243,16 @@ pub enum EmbedError {
         model: String,
         /// What is wrong.
         message: String,
+    },
+    /// An API provider whose key is not set anywhere it is looked for.
+    #[error("{provider}: no API key: set {variable} (looked in {looked})")]
+    MissingKey {
+        /// The provider (`openai`).
+        provider: String,
+        /// The variable that holds its key (`OPENAI_API_KEY`).
+        variable: String,
+        /// Where it was looked for.
+        looked: String,
     },
     /// Options the backend cannot honour (more dimensions than it has, …).
     #[error("{0}")]

@@ -21,6 +21,9 @@ pub struct EmbedConfig {
     /// Return only the first `d` dimensions, renormalised (Matryoshka models,
     /// or an API's `dimensions` parameter). `None`: the model's full length.
     pub dimensions: Option<usize>,
+    /// The data directory: API providers look for keys in its `.env` last
+    /// (data directories made by the Python tool keep one there).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl EmbedConfig {
@@ -32,6 +35,11 @@ impl EmbedConfig {
     /// Sets the token limit.
     pub fn with_max_tokens(mut self, max_tokens: Option<usize>) -> Self {
         self.max_tokens = max_tokens;
+        self
+    }
+    /// Sets the data directory (see [`data_dir`](Self::data_dir)).
+    pub fn with_data_dir(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.data_dir = dir;
         self
     }
     /// Sets the output dimensions.

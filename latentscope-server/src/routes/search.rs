@@ -90,7 +90,16 @@ pub(crate) async fn nn(
                         format!("{embedding} was imported (no model recorded): search it with row=<index>"),
                     )
                 })?;
-            let embedder = state.embedder(&spec, &EmbedConfig::default())?;
+            // An API model is asked for the embedding's own length (it
+            // may have been made with `--dimensions`).
+            let api = spec
+                .split_once(':')
+                .and_then(|(p, _)| latentscope_models::providers::Provider::from_name(p))
+                .is_some();
+            let config = EmbedConfig::default()
+                .with_dimensions(api.then_some(meta.dimensions))
+                .with_data_dir(Some(state.config.data_dir.clone()));
+            let embedder = state.embedder(&spec, &config)?;
             let text = format!("{}{text}", meta.prefix);
             let mut out = embedder
                 .embed(&[text])

@@ -79,11 +79,12 @@ fn choices() -> (Vec<Choice>, Vec<Choice>) {
             name: e.spec.clone(),
             description: e.description.clone(),
             examples: e.examples.clone(),
-            available: e.missing_feature.is_none(),
+            available: e.missing_feature.is_none() && missing_key(&e.spec).is_none(),
             reason: e
                 .missing_feature
                 .as_ref()
-                .map(|f| format!("this build lacks the `{f}` feature")),
+                .map(|f| format!("this build lacks the `{f}` feature"))
+                .or_else(|| missing_key(&e.spec)),
         })
         .collect();
     let labelers = LabelerRegistry::default()
@@ -99,6 +100,18 @@ fn choices() -> (Vec<Choice>, Vec<Choice>) {
         })
         .collect();
     (embedders, labelers)
+}
+
+/// Why an API provider cannot run here: its key is not set (named, never
+/// its value).
+fn missing_key(spec: &str) -> Option<String> {
+    let provider = latentscope_models::providers::Provider::from_name(spec.trim_end_matches(':'))?;
+    let variable = provider
+        .key_variable()
+        .filter(|_| provider.key_required())?;
+    latentscope_models::settings::find(variable, None)
+        .is_none()
+        .then(|| format!("no API key: set {variable} (the settings page saves it)"))
 }
 
 /// `GET /api/models`.
