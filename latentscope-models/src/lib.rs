@@ -96,6 +96,60 @@ pub fn registry() -> EmbedderRegistry {
     registry
 }
 
+/// A labeler registry holding the built-in `keywords` labeler and an LLM
+/// labeler for every API provider this build has (`openai:gpt-4o-mini`,
+/// `mistral:mistral-small-latest`, `ollama:llama3.2`,
+/// `openai-compatible:<model>@<url>`), keys and endpoints found as the
+/// embedders find them.
+pub fn labelers() -> latentscope_core::label::LabelerRegistry {
+    #[allow(unused_mut)]
+    let mut registry = latentscope_core::label::LabelerRegistry::default();
+    #[cfg(feature = "http")]
+    for provider in providers::Provider::ALL {
+        let enabled = match provider {
+            providers::Provider::OpenAi => cfg!(feature = "openai"),
+            providers::Provider::Mistral => cfg!(feature = "mistral"),
+            providers::Provider::Ollama => cfg!(feature = "ollama"),
+            _ => cfg!(feature = "openai-compatible"),
+        };
+        if !enabled {
+            continue;
+        }
+        let about = match provider {
+            providers::Provider::OpenAi => {
+                "an OpenAI chat model names each cluster from its keywords and exemplar rows (e.g. openai:gpt-4o-mini; OPENAI_API_KEY)"
+            }
+            providers::Provider::Mistral => {
+                "a Mistral chat model names each cluster (e.g. mistral:mistral-small-latest; MISTRAL_API_KEY)"
+            }
+            providers::Provider::Ollama => {
+                "a local Ollama model names each cluster (e.g. ollama:llama3.2)"
+            }
+            _ => {
+                "any OpenAI-compatible chat server names each cluster (openai-compatible:<model>@<base-url>)"
+            }
+        };
+        registry.register(
+            provider.name(),
+            about,
+            std::sync::Arc::new(|spec: &str, ds: &latentscope_core::Dataset| {
+                let data_dir = ds
+                    .store()
+                    .local_path(ds.id())
+                    .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
+                let chat = providers::chat::ChatClient::from_spec(spec, data_dir.as_deref())
+                    .map_err(|e| latentscope_core::Error::Backend {
+                        backend: format!("labeler {spec}"),
+                        message: e.message,
+                    })?;
+                Ok(Box::new(providers::labeler::LlmLabeler::new(spec, chat))
+                    as Box<dyn latentscope_core::label::Labeler>)
+            }),
+        );
+    }
+    registry
+}
+
 /// Registers the API providers this build has (and the others as missing,
 /// naming their feature).
 fn register_api_providers(registry: &mut EmbedderRegistry) {

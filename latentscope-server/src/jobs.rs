@@ -616,7 +616,7 @@ fn run(ds: &Dataset, job: &Job) -> ApiResult<String> {
         "label" => {
             let cluster: ClusterId = text(p, "cluster")?.parse()?;
             let labeler_name = p["labeler"].as_str().unwrap_or("keywords");
-            let labeler = latentscope_core::label::LabelerRegistry::default()
+            let labeler = latentscope_models::labelers()
                 .resolve(labeler_name, ds)
                 .map_err(cancelled)?;
             let options = label_options(p)?;

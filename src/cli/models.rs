@@ -3,7 +3,6 @@
 //! the models a local Ollama has.
 
 use anyhow::Result;
-use latentscope::label::LabelerRegistry;
 
 use super::outln;
 
@@ -25,7 +24,7 @@ pub(crate) async fn execute(ctx: &super::Context) -> Result<()> {
     }
     outln!("Default: {}", latentscope::models::DEFAULT_MODEL);
     outln!("Labelers (`latentscope label --labeler …`):");
-    for entry in LabelerRegistry::default().entries() {
+    for entry in latentscope::models::labelers().entries() {
         outln!("  {:<10} {}", entry.name, entry.description);
     }
     let cached = latentscope::models::locate::cached_models();

@@ -208,6 +208,16 @@ impl KeywordsLabeler {
             .map(|(r, _)| self.texts[r as usize].as_str())
     }
 
+    /// The cluster's `k` most distinctive terms, best first (what the
+    /// label is made of; LLM labelers put them in their prompt).
+    pub fn keywords(&self, rows: &[u64], k: usize) -> Vec<String> {
+        let ranked = self.ranked(rows);
+        self.pick(&ranked, k)
+            .iter()
+            .map(|&t| self.terms[t as usize].clone())
+            .collect()
+    }
+
     /// Labels the cluster made of `rows` (synchronous form of
     /// [`Labeler::label`]).
     pub fn label_rows(&self, rows: &[u64]) -> ClusterLabel {

@@ -8,8 +8,10 @@
 
 pub(crate) mod artifact;
 pub(crate) mod driver;
+mod exemplars;
 
 pub use artifact::LabelsMeta;
+pub use driver::LabelEstimate;
 
 pub mod keywords;
 pub mod registry;
@@ -32,10 +34,54 @@ pub struct ClusterSample<'a> {
     /// Every row of the cluster (input row indices, ascending).
     pub rows: &'a [u64],
     /// The texts of a sample of those rows (all of them for small clusters),
-    /// for labelers that read text (an LLM prompt).
+    /// for labelers that read text (an LLM prompt): exemplars chosen in
+    /// embedding space (nearest the centroid with the corpus mean removed,
+    /// then diverse ones; identical texts once) when the clustering's
+    /// embedding can be read, else rows spaced evenly.
     pub texts: Vec<String>,
     /// Context the user gave about the dataset ("PyPI package summaries").
     pub context: &'a str,
+    /// The cluster's most distinctive terms (class-based TF-IDF, best
+    /// first), for labelers that read text; empty otherwise.
+    pub keywords: Vec<String>,
+}
+
+impl<'a> ClusterSample<'a> {
+    /// A sample of cluster `cluster` made of `rows`, with `texts` to read
+    /// and no keywords or context (for tests and labelers' own drivers).
+    pub fn new(cluster: i64, rows: &'a [u64], texts: Vec<String>) -> Self {
+        Self {
+            cluster,
+            rows,
+            texts,
+            context: "",
+            keywords: Vec::new(),
+        }
+    }
+
+    /// The number of rows in the cluster.
+    pub fn size(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// One cluster and the label the first pass gave it, for
+/// [`Labeler::distinguish`].
+#[derive(Debug, Clone)]
+pub struct Labelled<'a> {
+    /// What the labeler saw of the cluster.
+    pub sample: &'a ClusterSample<'a>,
+    /// Its label.
+    pub label: ClusterLabel,
+}
+
+/// What one request of a labeler would cost, for `--dry-run`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestEstimate {
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// The most answer tokens it may take.
+    pub max_answer_tokens: u64,
 }
 
 /// A labeler's answer for one cluster.
@@ -89,6 +135,36 @@ pub trait Labeler: Send + Sync {
     }
     /// Labels one cluster.
     async fn label(&self, cluster: &ClusterSample<'_>) -> Result<ClusterLabel, LabelError>;
+
+    /// A second pass over every cluster's first label: returns the labels
+    /// to keep, one per cluster in order, with colliding ones renamed. The
+    /// default keeps them all (labelers that cannot collide, or cannot
+    /// ask again); an error leaves the first-pass labels in place.
+    async fn distinguish(
+        &self,
+        labelled: &[Labelled<'_>],
+    ) -> Result<Vec<ClusterLabel>, LabelError> {
+        Ok(labelled.iter().map(|l| l.label.clone()).collect())
+    }
+
+    /// Labels in flight at once that suit this labeler (a local Ollama
+    /// runs one at a time); `None` leaves it to [`LabelOptions::concurrency`].
+    fn concurrency(&self) -> Option<usize> {
+        None
+    }
+
+    /// What the labeler has used so far (requests, retries, tokens),
+    /// recorded in the labels' `.json` as `usage`; empty by default.
+    fn usage(&self) -> Map<String, Value> {
+        Map::new()
+    }
+
+    /// What labelling `cluster` would send, without sending it (`None`:
+    /// nothing is sent, as for a local labeler).
+    fn estimate(&self, cluster: &ClusterSample<'_>) -> Option<RequestEstimate> {
+        let _ = cluster;
+        None
+    }
 }
 
 /// Options of the label step (recorded in the labels' `.json`, with the

@@ -63,7 +63,8 @@ impl Call {
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// The right answer for the path: vectors for an embeddings request
-    /// (see [`FakeServer::vector`]), `{"label": <first word>}` for a chat.
+    /// (see [`FakeServer::vector`]), `{"label": …}` for a chat: the first
+    /// of the `Distinctive keywords: ` the prompt lists, else its first word.
     Answer,
     /// An embeddings answer with one vector too few.
     OneVectorShort,
@@ -258,7 +259,13 @@ fn answer(call: &Call, reply: &Reply) -> Value {
                 let user = call.body["messages"][1]["content"]
                     .as_str()
                     .unwrap_or_default();
-                let word = user.split_whitespace().next().unwrap_or("label");
+                let keyword = user
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Distinctive keywords: "))
+                    .and_then(|k| k.split(", ").next());
+                let word = keyword
+                    .or(user.split_whitespace().next())
+                    .unwrap_or("label");
                 (json!({"label": word}).to_string(), "stop")
             }
         };

@@ -26,6 +26,8 @@ pub mod fake;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "http")]
+pub mod labeler;
+#[cfg(feature = "http")]
 mod ollama;
 pub mod prices;
 pub mod tokens;

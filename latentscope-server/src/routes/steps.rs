@@ -11,7 +11,7 @@ use latentscope_core::cluster::default_hdbscan_params;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use latentscope_core::hdbscan::HdbscanParams;
-use latentscope_core::label::{LabelOptions, LabelerRegistry};
+use latentscope_core::label::LabelOptions;
 use latentscope_core::umap::UmapParams;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -87,15 +87,15 @@ fn choices() -> (Vec<Choice>, Vec<Choice>) {
                 .or_else(|| missing_key(&e.spec)),
         })
         .collect();
-    let labelers = LabelerRegistry::default()
+    let labelers = latentscope_models::labelers()
         .entries()
         .iter()
         .map(|e| Choice {
             name: e.name.clone(),
             description: e.description.clone(),
             examples: vec![e.name.clone()],
-            available: true,
-            reason: None,
+            available: missing_key(&e.name).is_none(),
+            reason: missing_key(&e.name),
             installed: Vec::new(),
         })
         .collect();
