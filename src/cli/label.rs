@@ -133,6 +133,9 @@ fn dry_run(
         .split_once(':')
         .and_then(|(p, m)| latentscope::models::providers::prices::price(p, m));
     match price {
+        Some(p) if p.input == 0.0 && p.output == 0.0 => {
+            outln!("estimated cost: nothing (a local model)")
+        }
         Some(p) => outln!(
             "estimated cost: at most ${:.4} (prices as of {prices}; check the provider's page)",
             latentscope::models::providers::prices::cost(p, e.prompt_tokens, e.max_answer_tokens)

@@ -19,6 +19,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures::StreamExt;
+
 use latentscope_core::label::{
     ClusterLabel, ClusterSample, LabelError, Labeler, Labelled, RequestEstimate, async_trait,
 };
@@ -42,8 +44,12 @@ const EXEMPLAR_TOKENS: usize = 200;
 const MAX_EXEMPLARS: usize = 12;
 /// Exemplars per cluster in a rename request.
 const RENAME_EXEMPLARS: usize = 3;
+/// Rename requests in flight at once (cloud providers).
+const RENAME_CONCURRENCY: usize = 4;
+/// Clusters in one rename prompt, at most.
+const RENAME_GROUP: usize = 12;
 /// Label embeddings at least this similar (cosine, static model) collide.
-const NEAR_DUPLICATE: f32 = 0.9;
+const NEAR_DUPLICATE: f32 = 0.8;
 
 /// An LLM that names clusters.
 #[derive(Debug)]
@@ -242,10 +248,23 @@ impl Labeler for LlmLabeler {
         let mut out: Vec<ClusterLabel> = labelled.iter().map(|l| l.label.clone()).collect();
         let names: Vec<String> = out.iter().map(|l| l.label.clone()).collect();
         let context = labelled.first().map_or("", |l| l.sample.context);
-        for group in collisions(&names).await {
-            self.rename_groups.fetch_add(1, Ordering::Relaxed);
+        let groups = collisions(&names).await;
+        // At most a dozen clusters in one rename prompt, in even parts.
+        let mut parts: Vec<Vec<usize>> = Vec::new();
+        for g in &groups {
+            let size = g.len().div_ceil(g.len().div_ceil(RENAME_GROUP));
+            parts.extend(g.chunks(size).map(<[usize]>::to_vec));
+        }
+        // Groups are asked side by side, as many at once as first labels.
+        let in_flight = self.concurrency().unwrap_or(RENAME_CONCURRENCY);
+        let asks = parts.into_iter().map(|group| async move {
             let members: Vec<&Labelled<'_>> = group.iter().map(|&i| &labelled[i]).collect();
-            match self.rename(&members, context).await {
+            (group, self.rename(&members, context).await)
+        });
+        let mut answers = futures::stream::iter(asks).buffer_unordered(in_flight);
+        while let Some((group, answer)) = answers.next().await {
+            self.rename_groups.fetch_add(1, Ordering::Relaxed);
+            match answer {
                 Some(new) => {
                     for (&i, name) in group.iter().zip(new) {
                         out[i].label = name;
