@@ -34,17 +34,21 @@ impl Setup {
         let all = std::fs::read_to_string(repo_file("data/pypi-10k.csv")).unwrap();
         let head: Vec<&str> = all.lines().take(rows + 1).collect();
         std::fs::write(&csv, head.join("\n") + "\n").unwrap();
-        let o = run(
-            &data,
-            &[
+        // One thread: the same layout, so the same clusters, every time.
+        let o = bin()
+            .env("RAYON_NUM_THREADS", "1")
+            .arg("--data-dir")
+            .arg(&data)
+            .args([
                 "run",
                 csv.to_str().unwrap(),
                 "--dataset",
                 "pypi",
                 "--text-column",
                 "summary",
-            ],
-        );
+            ])
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
         Self {
             _tmp: tmp,
@@ -255,7 +259,7 @@ fn bad_answers_fall_back_and_an_unusable_rename_keeps_the_first_labels() {
                 "stop",
             );
         }
-        match call.n % 4 {
+        match call.n {
             0 => Reply::Chat(
                 "I think this cluster is about several things, hard to say".repeat(3),
                 "stop",
@@ -282,9 +286,18 @@ fn bad_answers_fall_back_and_an_unusable_rename_keeps_the_first_labels() {
     assert!(errors.iter().any(|e| e.contains("cut off")), "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("no label")), "{errors:?}");
     // The rename answer named one cluster of several: unusable, labels kept.
-    assert_eq!(record["usage"]["rename_answers_unusable"], 1, "{record}");
+    let groups = record["usage"]["rename_groups"].as_u64().unwrap();
+    assert!(groups >= 1, "{record}");
+    assert_eq!(
+        record["usage"]["rename_answers_unusable"], groups,
+        "{record}"
+    );
     assert_eq!(record["renamed"].as_array().unwrap().len(), 0);
     let labels = setup.labels("cluster-001-labels-002");
+    assert!(
+        labels.len() >= 6,
+        "enough clusters for the test: {labels:?}"
+    );
     assert!(labels.iter().filter(|(l, _)| l == "Same name").count() >= 2);
 }
 

@@ -501,17 +501,21 @@ impl EmbedRun<'_> {
     /// Asks the embedder for the vectors of `rows` (prefixed), checks
     /// their count and length, and returns them row after row.
     async fn ask(&self, rows: Range<usize>) -> Result<Vec<f32>> {
+        let vectors = self.vectors_of(rows.clone()).await?;
+        self.check_answer(rows, &vectors)
+    }
+
+    /// The embedder's answer for the texts of `rows`, prefixed, unchecked.
+    async fn vectors_of(&self, rows: Range<usize>) -> Result<Vec<Vec<f32>>> {
         let prefix = self.params.prefix.as_str();
         let texts: Vec<String> = self.texts[rows.clone()]
             .iter()
             .map(|t| format!("{prefix}{t}"))
             .collect();
-        let vectors = self
-            .embedder
+        self.embedder
             .embed(&texts)
             .await
-            .map_err(|e| self.embed_error(rows.clone(), e))?;
-        self.check_answer(rows, &vectors)
+            .map_err(|e| self.embed_error(rows, e))
     }
 
     /// One vector of [`dims`](Self::dims) finite numbers per row of `rows`,
@@ -601,22 +605,13 @@ impl EmbedRun<'_> {
                 "the model's dimensions are unknown and there are no rows to learn them from (pass --dimensions)",
             ));
         }
-        let prefix = self.params.prefix.as_str();
-        let texts: Vec<String> = self.texts[rows.clone()]
-            .iter()
-            .map(|t| format!("{prefix}{t}"))
-            .collect();
-        let vectors = self
-            .embedder
-            .embed(&texts)
-            .await
-            .map_err(|e| self.embed_error(rows.clone(), e))?;
+        let vectors = self.vectors_of(rows.clone()).await?;
         let dims = vectors.first().map_or(0, Vec::len);
         if dims == 0 {
             return Err(self.embed_error(
-                rows,
+                rows.clone(),
                 EmbedError::WrongShape {
-                    expected: format!("{} vectors", texts.len()),
+                    expected: format!("{} vectors", rows.len()),
                     got: "no vector (or an empty one)".to_string(),
                 },
             ));

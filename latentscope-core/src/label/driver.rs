@@ -65,21 +65,7 @@ impl Dataset {
         progress: &dyn Progress,
     ) -> Result<LabelsId> {
         let started = Instant::now();
-        let meta = self.cluster_meta(cluster)?;
-        let layout = self.read_umap(meta.umap_id)?;
-        let ClusterAssignment {
-            clusters: final_labels,
-            raw,
-        } = self.read_cluster(cluster)?;
-        let mut rows =
-            default_label_rows(&raw, &final_labels, meta.unclustered_cluster, &layout.xy);
-        if rows.iter().all(|r| r.indices.is_empty()) {
-            return Err(Error::invalid_parameter(
-                "cluster_id",
-                cluster,
-                "the clustering has no clusters to label",
-            ));
-        }
+        let (meta, mut rows) = self.clusters_to_label(cluster)?;
         let params = LabelParams {
             step: "label".into(),
             cluster_id: cluster,
@@ -300,13 +286,7 @@ impl Dataset {
         labeler: &dyn Labeler,
         options: &LabelOptions,
     ) -> Result<LabelEstimate> {
-        let meta = self.cluster_meta(cluster)?;
-        let layout = self.read_umap(meta.umap_id)?;
-        let ClusterAssignment {
-            clusters: final_labels,
-            raw,
-        } = self.read_cluster(cluster)?;
-        let rows = default_label_rows(&raw, &final_labels, meta.unclustered_cluster, &layout.xy);
+        let (meta, rows) = self.clusters_to_label(cluster)?;
         let inputs = self.label_inputs(&meta, &rows, labeler.reads_texts())?;
         let mut estimate = LabelEstimate::default();
         for sample in inputs.samples(options) {
@@ -318,6 +298,32 @@ impl Dataset {
             }
         }
         Ok(estimate)
+    }
+
+    /// The clustering's record and its label rows (members, hull,
+    /// centroid of each cluster); an error when it has no cluster.
+    fn clusters_to_label(
+        &self,
+        cluster: ClusterId,
+    ) -> Result<(
+        crate::cluster::ClusterMeta,
+        Vec<crate::cluster::ClusterLabelRow>,
+    )> {
+        let meta = self.cluster_meta(cluster)?;
+        let layout = self.read_umap(meta.umap_id)?;
+        let ClusterAssignment {
+            clusters: final_labels,
+            raw,
+        } = self.read_cluster(cluster)?;
+        let rows = default_label_rows(&raw, &final_labels, meta.unclustered_cluster, &layout.xy);
+        if rows.iter().all(|r| r.indices.is_empty()) {
+            return Err(Error::invalid_parameter(
+                "cluster_id",
+                cluster,
+                "the clustering has no clusters to label",
+            ));
+        }
+        Ok((meta, rows))
     }
 
     /// Reads what a labeler needs (texts, keywords and the embedding only
