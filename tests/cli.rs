@@ -1280,3 +1280,64 @@ fn export_site_writes_a_folder_and_refuses_one_that_holds_files() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn run_makes_a_map_of_one_three_and_twenty_rows() {
+    let texts = [
+        "Fast JSON parsing for Python",
+        "A web framework for building APIs",
+        "Plot charts in the terminal",
+        "Async HTTP client and server",
+        "Read and write Excel files",
+    ];
+    for rows in [1usize, 3, 20] {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let csv = tmp.path().join("small.csv");
+        let mut body = String::from("text\n");
+        for i in 0..rows {
+            body.push_str(&format!("{} (number {i})\n", texts[i % texts.len()]));
+        }
+        std::fs::write(&csv, body).unwrap();
+        let o = run(
+            &data,
+            &["run", csv.to_str().unwrap(), "--text-column", "text"],
+        );
+        assert!(o.status.success(), "{rows} rows: {}", stderr(&o));
+        let record: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(data.join("small/umaps/umap-001.json")).unwrap(),
+        )
+        .unwrap();
+        let params = &record["params"];
+        match rows {
+            20 => {
+                assert_eq!(params["n_neighbors_used"], 19, "{record}");
+                assert!(
+                    stderr(&o).contains("UMAP used 19 neighbours instead of 25"),
+                    "{}",
+                    stderr(&o)
+                );
+            }
+            _ => {
+                assert_eq!(params["n_neighbors_used"], 0, "{record}");
+                let init = params["init_used"].as_str().unwrap();
+                assert!(
+                    init.starts_with(if rows == 1 { "circle" } else { "pca" }),
+                    "{init}"
+                );
+                assert!(
+                    stderr(&o).contains("too few rows for UMAP"),
+                    "{}",
+                    stderr(&o)
+                );
+            }
+        }
+        assert!(
+            data.join("small/scopes/scopes-001.json").exists(),
+            "{rows} rows: a scope"
+        );
+        let xy = layout_xy(&data.join("small/umaps/umap-001.parquet"));
+        assert_eq!(xy.len(), rows);
+        assert!(xy.iter().flatten().all(|v| v.is_finite()));
+    }
+}

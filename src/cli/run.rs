@@ -80,6 +80,15 @@ fn summary(r: &RunReport, data_dir: &Path, seconds: f64) -> Result<()> {
             ""
         }
     );
+    let store = Arc::new(latentscope::io::LocalStore::new(data_dir));
+    if let Ok(ds) = latentscope::Dataset::open(store, &r.dataset)
+        && let Some(umap) = r.steps.iter().find(|s| s.step == "umap")
+        && let Ok(id) = umap.id.parse()
+        && let Ok(meta) = ds.umap_meta(id)
+        && let Some(note) = super::umap::small_data_note(&meta)
+    {
+        eprintln!("{note}");
+    }
     for s in &r.steps {
         let time = if s.reused {
             "reused".to_string()

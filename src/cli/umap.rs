@@ -101,6 +101,9 @@ pub(crate) fn execute(ctx: &Context, args: Args) -> Result<()> {
     bars.finish();
     let id = result?;
     let meta = ds.umap_meta(id)?;
+    if let Some(note) = small_data_note(&meta) {
+        eprintln!("{note}");
+    }
     outln!(
         "{id}: {} points from {embedding} ({}{}) in {:.2}s; thumbnail {}/{}/{id}.png",
         ds.rows(),
@@ -114,4 +117,28 @@ pub(crate) fn execute(ctx: &Context, args: Args) -> Result<()> {
         UmapId::FOLDER
     );
     Ok(())
+}
+
+/// What a layout of few rows did differently (fewer neighbours than asked,
+/// or no UMAP at all), from its record.
+pub(crate) fn small_data_note(meta: &latentscope::project::UmapMeta) -> Option<String> {
+    let p = &meta.params;
+    let used = p.get("n_neighbors_used")?.as_u64()?;
+    let asked = p.get("neighbors").and_then(|v| v.as_u64()).unwrap_or(used);
+    let init = p
+        .get("init_used")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    if used == 0 {
+        return Some(format!(
+            "note: too few rows for UMAP (fewer than {}): laid out by {init}",
+            latentscope::umap::MIN_ROWS
+        ));
+    }
+    (used < asked).then(|| {
+        format!(
+            "note: only {} rows: UMAP used {used} neighbours instead of {asked} (as umap-learn does)",
+            used + 1
+        )
+    })
 }

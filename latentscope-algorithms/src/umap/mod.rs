@@ -4,6 +4,7 @@
 //! NN-descent above), fuzzy simplicial set (smooth kNN distances, fuzzy union), initialisation
 //! (spectral, PCA, random or given coordinates), then SGD with negative sampling.
 
+mod components;
 mod curve;
 mod distance;
 mod error;
@@ -41,6 +42,13 @@ pub struct UmapResult {
     pub b: f32,
     /// The initialisation used, e.g. `"spectral"` or `"pca (fallback: disconnected graph)"`.
     pub init_used: &'static str,
+    /// Connected components of the kNN graph (each laid out on its own and
+    /// placed apart when there are several and the init is spectral).
+    pub n_components: usize,
+    /// The neighbourhood size used: [`UmapParams::n_neighbors`], or `n - 1`
+    /// when there are fewer rows than that (as umap-learn does); 0 when the
+    /// rows were too few for UMAP and were laid out otherwise.
+    pub n_neighbors: usize,
     /// The seed the run used: [`UmapParams::seed`], or the one drawn from the
     /// clock when that was `None` (below 2³¹, so that any JSON reader keeps
     /// it exactly). Running again with it repeats the run.
@@ -104,7 +112,55 @@ fn random_init(n: usize, rng: &mut Rng) -> Vec<f32> {
         .collect()
 }
 
+/// Below this many rows a UMAP layout means little: the rows are laid out
+/// by PCA instead (three or more), or on a circle (one or two).
+pub const MIN_ROWS: usize = 8;
+
+/// The layout of fewer than [`MIN_ROWS`] rows: PCA to 2-D, or (for one or
+/// two rows, or rows PCA cannot spread) evenly on a circle.
+fn small_layout(x: ArrayView2<'_, f32>, params: &UmapParams, seed: u64) -> UmapResult {
+    let n = x.nrows();
+    let pca = (n >= 3)
+        .then(|| crate::pca::pca(x, 2).ok())
+        .flatten()
+        .map(|p| p.projected.iter().copied().collect::<Vec<f32>>())
+        .filter(|c| c.iter().all(|v| v.is_finite()) && c.iter().any(|v| *v != 0.0));
+    let (coords, init_used) = match pca {
+        Some(c) => (c, "pca (too few rows for UMAP)"),
+        None => {
+            let circle = (0..n)
+                .flat_map(|i| {
+                    let angle = std::f32::consts::TAU * i as f32 / n.max(1) as f32;
+                    if n == 1 {
+                        [0.0, 0.0]
+                    } else {
+                        [angle.cos(), angle.sin()]
+                    }
+                })
+                .collect();
+            (circle, "circle (too few rows for UMAP or PCA)")
+        }
+    };
+    let (a, b) = find_ab_params(params.spread, params.min_dist);
+    UmapResult {
+        embedding: Array2::from_shape_vec((n, 2), coords)
+            .expect("n × 2 coordinates by construction"),
+        n_epochs: 0,
+        a,
+        b,
+        init_used,
+        n_components: n,
+        n_neighbors: 0,
+        seed,
+    }
+}
+
 /// Embeds the rows of `x` (n x d) in 2-D.
+///
+/// Fewer rows than `n_neighbors + 1`: the neighbourhood shrinks to `n - 1`
+/// (as in umap-learn; [`UmapResult::n_neighbors`] says so). Fewer than
+/// [`MIN_ROWS`]: laid out by PCA, or on a circle for one or two rows
+/// ([`UmapResult::init_used`] says which).
 ///
 /// Progress stages: `"umap:knn"`, `"umap:graph"`, `"umap:init"`, `"umap:epochs"`; a `Break` from
 /// `progress` ends the run with [`UmapError::Cancelled`]. With a seed and a one-thread pool the
@@ -116,9 +172,8 @@ pub fn umap(
 ) -> Result<UmapResult, UmapError> {
     params.validate()?;
     let (n, d) = x.dim();
-    let needed = params.n_neighbors.saturating_add(1);
-    if n < needed {
-        return Err(UmapError::TooFewRows { rows: n, needed });
+    if n == 0 {
+        return Err(UmapError::TooFewRows { rows: 0, needed: 1 });
     }
     if d == 0 {
         return Err(UmapError::InvalidParameter {
@@ -145,19 +200,17 @@ pub fn umap(
         });
     }
     let seed = params.seed.unwrap_or_else(clock_seed);
+    if n < MIN_ROWS {
+        return Ok(small_layout(x, params, seed));
+    }
+    let n_neighbors = params.n_neighbors.min(n - 1);
 
     // kNN graph (the point itself counts as one of n_neighbors, as in umap-learn).
-    let knn = knn_graph(
-        x,
-        params.n_neighbors - 1,
-        params.metric,
-        mix(&[seed, 1]),
-        progress,
-    )?;
+    let knn = knn_graph(x, n_neighbors - 1, params.metric, mix(&[seed, 1]), progress)?;
 
     // Fuzzy simplicial set.
     report(progress, "umap:graph", 0, 1)?;
-    let mut graph = fuzzy::fuzzy_simplicial_set(&knn, params.n_neighbors);
+    let mut graph = fuzzy::fuzzy_simplicial_set(&knn, n_neighbors);
     drop(knn);
     let n_epochs = params.epochs_for(n);
     graph.prune(n_epochs);
@@ -166,7 +219,21 @@ pub fn umap(
     // Initialisation.
     let mut rng = Rng::new(mix(&[seed, 2]));
     report(progress, "umap:init", 0, 1)?;
+    let (component, n_components) = components::components(&graph);
     let (mut coords, init_used): (Vec<f32>, &'static str) = match &params.init {
+        Init::Spectral if n_components > 1 => {
+            let (y, _) = components::component_layout(
+                x,
+                &graph,
+                &component,
+                n_components,
+                mix(&[seed, 3]),
+                progress,
+            )?;
+            let mut c: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+            noisy_scale(&mut c, &mut rng);
+            (c, "spectral (each connected component, placed apart)")
+        }
         Init::Spectral => match spectral::spectral_layout(&graph, mix(&[seed, 3]), progress)? {
             Ok(y) => {
                 let mut c: Vec<f32> = y.iter().map(|&v| v as f32).collect();
@@ -221,6 +288,8 @@ pub fn umap(
         a,
         b,
         init_used,
+        n_components,
+        n_neighbors,
         seed,
     })
 }

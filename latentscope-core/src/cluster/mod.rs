@@ -74,6 +74,16 @@ impl Clusterer for HdbscanParams {
     }
 
     fn cluster(&self, points: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Clustering> {
+        // Fewer points than HDBSCAN reads for one core distance (a file of
+        // a few rows): no cluster, every point noise, rather than no map.
+        let n = points.nrows();
+        if n > 0 && n <= self.effective_min_samples() && n < self.min_cluster_size {
+            return Ok(Clustering {
+                labels: vec![-1; n],
+                probabilities: Some(vec![0.0; n]),
+                outlier_scores: Some(vec![1.0; n]),
+            });
+        }
         let r = hdbscan(points, self, progress)?;
         Ok(Clustering {
             labels: r.labels,

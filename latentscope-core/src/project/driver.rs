@@ -78,10 +78,16 @@ impl Dataset {
         params.extend(reduction.details);
         params.insert("reduce_seconds".into(), reduce_seconds.into());
         let mut meta = UmapMeta::new(reducer.method(), Some(embedding));
-        meta.neighbors = params
-            .get("neighbors")
-            .and_then(Value::as_u64)
-            .map(|v| v as usize);
+        // The neighbourhood used (fewer rows than asked shrink it; none
+        // when the rows were too few for UMAP).
+        meta.neighbors = match params.get("n_neighbors_used").and_then(Value::as_u64) {
+            Some(0) => None,
+            Some(used) => Some(used as usize),
+            None => params
+                .get("neighbors")
+                .and_then(Value::as_u64)
+                .map(|v| v as usize),
+        };
         meta.min_dist = params
             .get("min_dist")
             .and_then(Value::as_f64)

@@ -53,6 +53,8 @@ impl Reducer for UmapParams {
         details.insert("a".into(), r.a.into());
         details.insert("b".into(), r.b.into());
         details.insert("init_used".into(), r.init_used.into());
+        details.insert("n_neighbors_used".into(), r.n_neighbors.into());
+        details.insert("graph_components".into(), r.n_components.into());
         details.insert("seed".into(), r.seed.into());
         Ok(Reduction {
             points: r.embedding,

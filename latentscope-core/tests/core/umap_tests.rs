@@ -132,30 +132,107 @@ fn every_init_gives_a_finite_layout() {
     }
 }
 
-#[test]
-fn disconnected_graph_falls_back_to_pca() {
-    // Two far-apart tight blobs: the 5-NN graph has two components.
-    let x = data::blobs(200, 8, 2, 0.01, 9);
-    let mut p = params(5, 1);
-    p.metric = Metric::Euclidean;
-    p.n_epochs = Some(30);
-    let r = umap(x.view(), &p, &NoProgress).unwrap();
-    assert_eq!(r.init_used, "pca (fallback: disconnected graph)");
-    assert!(r.embedding.iter().all(|v| v.is_finite()));
+/// Whether two convex polygons (corner lists) are disjoint: some edge
+/// normal of one of them separates their projections.
+fn convex_disjoint(a: &[[f32; 2]], b: &[[f32; 2]]) -> bool {
+    let axes = |p: &[[f32; 2]]| -> Vec<[f32; 2]> {
+        (0..p.len())
+            .map(|i| {
+                let (s, t) = (p[i], p[(i + 1) % p.len()]);
+                [s[1] - t[1], t[0] - s[0]]
+            })
+            .collect()
+    };
+    let span = |p: &[[f32; 2]], ax: [f32; 2]| {
+        p.iter()
+            .map(|q| q[0] * ax[0] + q[1] * ax[1])
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    axes(a).into_iter().chain(axes(b)).any(|ax| {
+        let ((alo, ahi), (blo, bhi)) = (span(a, ax), span(b, ax));
+        ahi < blo || bhi < alo
+    })
 }
 
 #[test]
-fn too_few_rows_is_an_error() {
-    let x = data::blobs(15, 4, 2, 1.0, 1);
-    let err = umap(x.view(), &params(15, 1), &NoProgress).unwrap_err();
+fn a_disconnected_graph_is_laid_out_component_by_component() {
+    // Four far-apart tight blobs: the 5-NN graph falls apart into them.
+    let blobs = 4;
+    let x = data::blobs(400, 8, blobs, 0.01, 9);
+    let mut p = params(5, 1);
+    p.metric = Metric::Euclidean;
+    p.n_epochs = Some(200);
+    let r = umap(x.view(), &p, &NoProgress).unwrap();
     assert_eq!(
-        err,
-        UmapError::TooFewRows {
-            rows: 15,
-            needed: 16
-        }
+        r.init_used,
+        "spectral (each connected component, placed apart)"
     );
+    assert!(r.n_components >= blobs, "{} components", r.n_components);
+    assert!(r.embedding.iter().all(|v| v.is_finite()));
+    let xy: Vec<f32> = r.embedding.iter().copied().collect();
+    let hulls: Vec<Vec<[f32; 2]>> = (0..blobs)
+        .map(|b| {
+            let members: Vec<usize> = (b..400).step_by(blobs).collect();
+            latentscope_core::hull::convex_hull(&xy, &members)
+                .into_iter()
+                .map(|i| [xy[2 * i], xy[2 * i + 1]])
+                .collect()
+        })
+        .collect();
+    for i in 0..blobs {
+        for j in i + 1..blobs {
+            assert!(
+                convex_disjoint(&hulls[i], &hulls[j]),
+                "blobs {i} and {j} overlap"
+            );
+        }
+    }
+    // Another seed: the components never meet either.
+    let r = umap(x.view(), &params_euclid(5, 2), &NoProgress).unwrap();
+    assert!(r.init_used.starts_with("spectral"));
+}
+
+fn params_euclid(k: usize, seed: u64) -> UmapParams {
+    let mut p = params(k, seed);
+    p.metric = Metric::Euclidean;
+    p.n_epochs = Some(100);
+    p
+}
+
+#[test]
+fn small_inputs_get_a_layout_as_umap_learn_would_give_them() {
+    // Fewer rows than n_neighbors + 1: the neighbourhood shrinks to n - 1.
+    let x = data::blobs(15, 4, 2, 1.0, 1);
+    let r = umap(x.view(), &params(15, 1), &NoProgress).unwrap();
+    assert_eq!((r.n_neighbors, r.embedding.nrows()), (14, 15));
+    assert!(r.embedding.iter().all(|v| v.is_finite()));
     assert!(knn_graph(x.view(), 15, Metric::Cosine, 0, &NoProgress).is_err());
+    // A handful of rows: PCA; one or two: a circle; none: an error.
+    let five = data::blobs(5, 4, 2, 1.0, 1);
+    let r = umap(five.view(), &params(15, 1), &NoProgress).unwrap();
+    assert_eq!(
+        (r.init_used, r.n_neighbors, r.n_epochs),
+        ("pca (too few rows for UMAP)", 0, 0)
+    );
+    let two = data::blobs(2, 4, 2, 1.0, 1);
+    let r = umap(two.view(), &params(15, 1), &NoProgress).unwrap();
+    assert_eq!(r.init_used, "circle (too few rows for UMAP or PCA)");
+    assert_ne!(r.embedding.row(0), r.embedding.row(1));
+    let one = data::blobs(1, 4, 1, 1.0, 1);
+    assert_eq!(
+        umap(one.view(), &params(15, 1), &NoProgress)
+            .unwrap()
+            .embedding
+            .nrows(),
+        1
+    );
+    let none = ndarray::Array2::<f32>::zeros((0, 4));
+    assert_eq!(
+        umap(none.view(), &params(15, 1), &NoProgress).unwrap_err(),
+        UmapError::TooFewRows { rows: 0, needed: 1 }
+    );
 }
 
 #[test]
