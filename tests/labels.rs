@@ -58,15 +58,8 @@ impl Setup {
     }
 
     fn command(&self, server: &FakeServer, args: &[&str]) -> Command {
-        let mut c = bin();
-        c.env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", self.home.join(".config"))
-            .env("LATENTSCOPE_HTTP_RETRIES", "1")
-            .env_remove("OPENAI_COMPATIBLE_API_KEY")
-            .current_dir(&self.home)
-            .arg("--data-dir")
-            .arg(&self.data)
-            .arg("label")
+        let mut c = isolated(&self.home, &self.data, 1);
+        c.arg("label")
             .arg("pypi")
             .arg("cluster-001")
             .arg("--labeler")

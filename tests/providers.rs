@@ -55,25 +55,8 @@ impl Setup {
     /// The command, with only the settings in `env` (HOME, the config
     /// folder and the working directory are the setup's own).
     fn command(&self, env: &[(&str, &str)], args: &[&str]) -> Command {
-        let mut c = bin();
-        for name in [
-            "OPENAI_API_KEY",
-            "OPENAI_BASE_URL",
-            "MISTRAL_API_KEY",
-            "OLLAMA_HOST",
-            "OPENAI_COMPATIBLE_API_KEY",
-            "OLLAMA_NUM_PARALLEL",
-        ] {
-            c.env_remove(name);
-        }
-        c.env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", self.home.join(".config"))
-            .env("LATENTSCOPE_HTTP_RETRIES", "6")
-            .current_dir(&self.home)
-            .envs(env.iter().copied())
-            .arg("--data-dir")
-            .arg(&self.data)
-            .args(args);
+        let mut c = isolated(&self.home, &self.data, 6);
+        c.envs(env.iter().copied()).args(args);
         c
     }
 

@@ -271,7 +271,14 @@ pub async fn run_input(
     progress: &dyn Progress,
 ) -> Result<RunReport> {
     let state = run_state(&store, dataset, config)?;
-    let embedder = embedders.resolve(&config.model, &EmbedConfig::default())?;
+    // An API provider also looks for its key in the data directory's `.env`.
+    let data_dir = store
+        .local_path(dataset)
+        .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
+    let embedder = embedders.resolve(
+        &config.model,
+        &EmbedConfig::default().with_data_dir(data_dir),
+    )?;
     let embedder = embedder.as_ref();
     let mut reports = Vec::new();
     let (ds, mut record, resumed) = match state {

@@ -201,10 +201,16 @@ fn a_wait_longer_than_allowed_a_spent_quota_and_x_should_retry_false_stop_at_onc
             "HTTP 503",
         ),
     ];
+    fails_at_once(cases);
+}
+
+/// Each `(what, reply, expected)`: a server that always answers `reply`
+/// gets one request, and the error says `expected`.
+fn fails_at_once(cases: Vec<(&str, Reply, &str)>) {
     for (what, reply, expected) in cases {
         let server = FakeServer::start(move |_: &Call| reply.clone()).unwrap();
         let e = embedder(&server, Provider::OpenAi, "text-embedding-3-small", Some(4));
-        let message = error_of(block_on(e.embed(&rows(2))));
+        let message = error_of(block_on(e.embed(&rows(3))));
         assert!(message.contains(expected), "{what}: {message}");
         assert_eq!(server.calls().len(), 1, "{what}: not retried");
     }
@@ -306,13 +312,7 @@ fn bad_answers_are_clear_errors() {
             "empty body",
         ),
     ];
-    for (what, reply, expected) in cases {
-        let server = FakeServer::start(move |_: &Call| reply.clone()).unwrap();
-        let e = embedder(&server, Provider::OpenAi, "text-embedding-3-small", Some(4));
-        let message = error_of(block_on(e.embed(&rows(3))));
-        assert!(message.contains(expected), "{what}: {message}");
-        assert_eq!(server.calls().len(), 1, "{what}: a bad 200 is not retried");
-    }
+    fails_at_once(cases);
 }
 
 #[test]

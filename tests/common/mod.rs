@@ -97,3 +97,28 @@ pub fn embedding(data: &Path, dataset: &str, id: &str) -> latentscope::io::Matri
     let ds = latentscope::Dataset::open(store, dataset).unwrap();
     ds.read_embedding(id.parse().unwrap()).unwrap()
 }
+
+/// The binary with none of this machine's API settings: `home` as its
+/// home, settings folder and working directory (so no `.env` of the
+/// machine is read), and `retries` HTTP retries.
+pub fn isolated(home: &Path, data: &Path, retries: u32) -> Command {
+    let mut c = bin();
+    for name in [
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "MISTRAL_API_KEY",
+        "MISTRAL_BASE_URL",
+        "OLLAMA_HOST",
+        "OPENAI_COMPATIBLE_API_KEY",
+        "OLLAMA_NUM_PARALLEL",
+    ] {
+        c.env_remove(name);
+    }
+    c.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("LATENTSCOPE_HTTP_RETRIES", retries.to_string())
+        .current_dir(home)
+        .arg("--data-dir")
+        .arg(data);
+    c
+}
