@@ -26,10 +26,7 @@ struct Setup {
 
 impl Setup {
     fn new(rows: usize) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        let home = tmp.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
+        let (tmp, data, home) = sandbox();
         let csv = tmp.path().join("pypi.csv");
         let all = std::fs::read_to_string(repo_file("data/pypi-10k.csv")).unwrap();
         let head: Vec<&str> = all.lines().take(rows + 1).collect();

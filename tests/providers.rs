@@ -23,10 +23,7 @@ struct Setup {
 
 impl Setup {
     fn new(rows: usize) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        let home = tmp.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
+        let (tmp, data, home) = sandbox();
         let csv = tmp.path().join("rows.csv");
         let mut text = String::from("text\n");
         for i in 0..rows {

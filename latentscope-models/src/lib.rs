@@ -106,13 +106,7 @@ pub fn labelers() -> latentscope_core::label::LabelerRegistry {
     let mut registry = latentscope_core::label::LabelerRegistry::default();
     #[cfg(feature = "http")]
     for provider in providers::Provider::ALL {
-        let enabled = match provider {
-            providers::Provider::OpenAi => cfg!(feature = "openai"),
-            providers::Provider::Mistral => cfg!(feature = "mistral"),
-            providers::Provider::Ollama => cfg!(feature = "ollama"),
-            _ => cfg!(feature = "openai-compatible"),
-        };
-        if !enabled {
+        if !provider.compiled() {
             continue;
         }
         let about = match provider {
@@ -133,15 +127,11 @@ pub fn labelers() -> latentscope_core::label::LabelerRegistry {
             provider.name(),
             about,
             std::sync::Arc::new(|spec: &str, ds: &latentscope_core::Dataset| {
-                let data_dir = ds
-                    .store()
-                    .local_path(ds.id())
-                    .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
-                let chat = providers::chat::ChatClient::from_spec(spec, data_dir.as_deref())
+                let chat = providers::chat::ChatClient::from_spec(spec, ds.data_dir().as_deref())
                     .map_err(|e| latentscope_core::Error::Backend {
-                        backend: format!("labeler {spec}"),
-                        message: e.message,
-                    })?;
+                    backend: format!("labeler {spec}"),
+                    message: e.message,
+                })?;
                 Ok(Box::new(providers::labeler::LlmLabeler::new(spec, chat))
                     as Box<dyn latentscope_core::label::Labeler>)
             }),
@@ -178,13 +168,7 @@ fn register_api_providers(registry: &mut EmbedderRegistry) {
         }
     };
     for provider in Provider::ALL {
-        let enabled = match provider {
-            Provider::OpenAi => cfg!(feature = "openai"),
-            Provider::Mistral => cfg!(feature = "mistral"),
-            Provider::Ollama => cfg!(feature = "ollama"),
-            _ => cfg!(feature = "openai-compatible"),
-        };
-        if !enabled {
+        if !provider.compiled() {
             registry.register_missing(provider.name(), about(provider), provider.name());
             continue;
         }

@@ -651,11 +651,7 @@ fn run(ds: &Dataset, job: &Job) -> ApiResult<String> {
             let spec = p["model"]
                 .as_str()
                 .unwrap_or(latentscope_models::DEFAULT_MODEL);
-            let data_dir = ds
-                .store()
-                .local_path(ds.id())
-                .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
-            let config = latentscope_core::EmbedConfig::default().with_data_dir(data_dir);
+            let config = latentscope_core::EmbedConfig::default().with_data_dir(ds.data_dir());
             let embedder = latentscope_models::registry()
                 .resolve(spec, &config)
                 .map_err(latentscope_core::Error::from)?;

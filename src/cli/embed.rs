@@ -36,7 +36,7 @@ pub(crate) struct Args {
     /// Threads [default: all cores]
     #[arg(long)]
     threads: Option<usize>,
-    /// Seconds of work between checkpoints that an interrupted run resumes from (0: after every part of 64 batches)
+    /// Seconds of work between checkpoints that an interrupted run resumes from (0: after every part of 64 batches; API models checkpoint every batch)
     #[arg(long, default_value_t = 5.0)]
     checkpoint_seconds: f64,
     /// The vectors' file: parquet, or h5 (HDF5, as the Python tool 0.x keeps them; needs the `hdf5` feature)

@@ -122,3 +122,14 @@ pub fn isolated(home: &Path, data: &Path, retries: u32) -> Command {
         .arg(data);
     c
 }
+
+/// A temporary folder with `data/` (the data directory, not yet made) and
+/// `home/` (made: a home, settings folder and working directory for
+/// [`isolated`]).
+pub fn sandbox() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    (tmp, data, home)
+}

@@ -40,7 +40,8 @@ pub struct UmapResult {
     pub a: f32,
     /// Fitted curve parameter `b`.
     pub b: f32,
-    /// The initialisation used, e.g. `"spectral"` or `"pca (fallback: disconnected graph)"`.
+    /// The initialisation used, e.g. `"spectral"`, `"spectral (each connected component, placed apart)"`
+    /// or `"pca (too few rows for UMAP)"`.
     pub init_used: &'static str,
     /// Connected components of the kNN graph (each laid out on its own and
     /// placed apart when there are several and the init is spectral).

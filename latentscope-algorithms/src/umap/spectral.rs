@@ -21,33 +21,10 @@ const LARGE_GRAPH: usize = 100_000;
 /// Why the spectral layout could not be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SpectralFailure {
-    /// The graph has more than one connected component.
+    /// Too few nodes, or a node without edges.
     Disconnected,
     /// Lanczos did not converge.
     NotConverged,
-}
-
-fn find(parent: &mut [u32], mut x: u32) -> u32 {
-    while parent[x as usize] != x {
-        let p = parent[parent[x as usize] as usize];
-        parent[x as usize] = p;
-        x = p;
-    }
-    x
-}
-
-/// Number of connected components.
-pub(crate) fn n_components(g: &Graph) -> usize {
-    let mut parent: Vec<u32> = (0..g.n as u32).collect();
-    for (&h, &t) in g.head.iter().zip(&g.tail) {
-        let (a, b) = (find(&mut parent, h), find(&mut parent, t));
-        if a != b {
-            parent[a.max(b) as usize] = a.min(b);
-        }
-    }
-    (0..g.n as u32)
-        .filter(|&i| find(&mut parent, i) == i)
-        .count()
 }
 
 /// Deterministic dot product (fixed chunking, fixed summation order).
@@ -118,14 +95,16 @@ fn reorth(w: &mut [f64], basis: &[Vec<f64>]) {
     }
 }
 
-/// The spectral layout (n x 2, row-major), or why it is not available.
+/// The spectral layout (n x 2, row-major) of a connected graph (the caller
+/// splits a disconnected one: `components::components`), or why it is not
+/// available.
 pub(crate) fn spectral_layout(
     g: &Graph,
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<Result<Vec<f64>, SpectralFailure>, UmapError> {
     let n = g.n;
-    if n < 4 || n_components(g) > 1 {
+    if n < 4 {
         return Ok(Err(SpectralFailure::Disconnected));
     }
     // Degrees and the normalised operator D^-1/2 W D^-1/2 in CSR form.

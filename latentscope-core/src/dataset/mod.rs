@@ -114,6 +114,13 @@ impl Dataset {
         &self.store
     }
 
+    /// The data directory on this machine, when the store is a local one.
+    pub fn data_dir(&self) -> Option<std::path::PathBuf> {
+        self.store
+            .local_path(self.id())
+            .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+    }
+
     /// The contents of `meta.json`.
     pub fn meta(&self) -> &DatasetMeta {
         &self.meta

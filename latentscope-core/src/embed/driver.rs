@@ -358,9 +358,7 @@ impl EmbedRun<'_> {
                         && last_checkpoint.elapsed().as_secs_f64() >= self.checkpoint_seconds
                         && range.end < rows
                     {
-                        let mut w = MatrixWriter::create(store, &part_key, EMBEDDING_COLUMN, dims)?;
-                        w.write_rows(&data)?;
-                        w.finish()?;
+                        write_checkpoint(store, &part_key, dims, &data)?;
                         last_checkpoint = Instant::now();
                     }
                     data
@@ -492,9 +490,7 @@ impl EmbedRun<'_> {
             return Ok((data, true));
         }
         let data = self.ask(rows.clone()).await?;
-        let mut w = MatrixWriter::create(store, &key, EMBEDDING_COLUMN, self.dims)?;
-        w.write_rows(&data)?;
-        w.finish()?;
+        write_checkpoint(store, &key, self.dims, &data)?;
         Ok((data, false))
     }
 
@@ -619,9 +615,7 @@ impl EmbedRun<'_> {
         // Checked and checkpointed as every other batch is.
         let learned = EmbedRun { dims, ..*self };
         let data = learned.check_answer(rows, &vectors)?;
-        let mut w = MatrixWriter::create(store, &key, EMBEDDING_COLUMN, dims)?;
-        w.write_rows(&data)?;
-        w.finish()?;
+        write_checkpoint(store, &key, dims, &data)?;
         Ok(dims)
     }
 
@@ -633,6 +627,14 @@ impl EmbedRun<'_> {
             error: e,
         }
     }
+}
+
+/// Writes `data` (rows of `dims` values) as the checkpoint at `key`.
+fn write_checkpoint(store: &dyn Store, key: &str, dims: usize, data: &[f32]) -> Result<()> {
+    let mut w = MatrixWriter::create(store, key, EMBEDDING_COLUMN, dims)?;
+    w.write_rows(data)?;
+    w.finish()?;
+    Ok(())
 }
 
 fn invalid(params: &EmbedParams, message: &str) -> Error {

@@ -84,17 +84,8 @@ impl ApiEmbedder {
             .filter(|d| Some(*d) != known || provider == Provider::Ollama);
         let dimensions = config.dimensions.or(known).unwrap_or(0);
         let mut limits = provider.limits();
-        if provider == Provider::Ollama {
-            limits.concurrency = crate::settings::find("OLLAMA_NUM_PARALLEL", None)
-                .and_then(|(v, _)| v.trim().parse::<usize>().ok())
-                .filter(|n| *n > 0)
-                .unwrap_or(1);
-        }
         let counter = Counter::for_model(provider, &model);
-        let max_tokens = match (config.max_tokens, limits.max_input_tokens) {
-            (Some(user), Some(limit)) => Some(user.min(limit)),
-            (user, limit) => user.or(limit),
-        };
+        let max_tokens = limits.input_tokens(config.max_tokens);
         limits.max_input_tokens = max_tokens;
         let spec = EmbedderSpec::new(provider.name(), model.clone(), dimensions)
             .with_max_tokens(max_tokens)

@@ -77,12 +77,7 @@ impl LlmLabeler {
     /// A labeler for `--dry-run` only: it counts what `spec` would be sent,
     /// needs no key and can send nothing (its endpoint is a placeholder).
     pub fn estimator(spec: &str) -> Option<Self> {
-        let (prefix, rest) = spec.split_once(':')?;
-        let provider = Provider::from_name(prefix)?;
-        let model = match provider {
-            Provider::OpenAiCompatible => rest.rsplit_once('@').map_or(rest, |(m, _)| m),
-            _ => rest,
-        };
+        let (provider, model) = Provider::parse_spec(spec)?;
         let endpoint = super::Endpoint::new(provider, "http://dry-run.invalid", None);
         let http =
             super::http::HttpClient::new(Default::default(), std::time::Duration::from_secs(1))
@@ -279,12 +274,8 @@ impl Labeler for LlmLabeler {
     }
 
     fn concurrency(&self) -> Option<usize> {
-        (self.chat.provider() == Provider::Ollama).then(|| {
-            crate::settings::find("OLLAMA_NUM_PARALLEL", None)
-                .and_then(|(v, _)| v.trim().parse::<usize>().ok())
-                .filter(|n| *n > 0)
-                .unwrap_or(1)
-        })
+        let provider = self.chat.provider();
+        (provider == Provider::Ollama).then(|| provider.limits().concurrency)
     }
 
     fn usage(&self) -> Map<String, Value> {

@@ -74,7 +74,40 @@ pub struct Limits {
     pub concurrency: usize,
 }
 
+impl Limits {
+    /// The tokens a text may have: the user's limit within the provider's.
+    pub fn input_tokens(&self, user: Option<usize>) -> Option<usize> {
+        match (user, self.max_input_tokens) {
+            (Some(user), Some(limit)) => Some(user.min(limit)),
+            (user, limit) => user.or(limit),
+        }
+    }
+}
+
 impl Provider {
+    /// The provider and model of an API provider's spec (`openai:gpt-4o-mini`;
+    /// for `openai-compatible:<model>@<url>` the model alone); `None` for
+    /// other specs.
+    pub fn parse_spec(spec: &str) -> Option<(Provider, &str)> {
+        let (prefix, rest) = spec.split_once(':')?;
+        let provider = Provider::from_name(prefix)?;
+        let model = match provider {
+            Provider::OpenAiCompatible => rest.rsplit_once('@').map_or(rest, |(m, _)| m),
+            _ => rest,
+        };
+        Some((provider, model))
+    }
+
+    /// Whether this build has the provider (its cargo feature).
+    pub fn compiled(self) -> bool {
+        match self {
+            Provider::OpenAi => cfg!(feature = "openai"),
+            Provider::Mistral => cfg!(feature = "mistral"),
+            Provider::Ollama => cfg!(feature = "ollama"),
+            Provider::OpenAiCompatible => cfg!(feature = "openai-compatible"),
+        }
+    }
+
     /// Every provider.
     pub const ALL: [Provider; 4] = [
         Provider::OpenAi,
@@ -154,13 +187,16 @@ impl Provider {
                 concurrency: 2,
             },
             // The server batches and truncates itself (`truncate: true`);
-            // it runs OLLAMA_NUM_PARALLEL requests at once.
+            // it runs OLLAMA_NUM_PARALLEL requests at once (default 1).
             Provider::Ollama => Limits {
                 max_inputs: 64,
                 max_request_tokens: None,
                 max_input_tokens: None,
                 batch_size: 64,
-                concurrency: 1,
+                concurrency: settings::find("OLLAMA_NUM_PARALLEL", None)
+                    .and_then(|(v, _)| v.trim().parse::<usize>().ok())
+                    .filter(|n| *n > 0)
+                    .unwrap_or(1),
             },
             Provider::OpenAiCompatible => Limits {
                 max_inputs: 64,
@@ -424,19 +460,11 @@ pub fn estimate(
     batch_size: Option<usize>,
     max_tokens: Option<usize>,
 ) -> Option<Estimate> {
-    let (prefix, rest) = spec.split_once(':')?;
-    let provider = Provider::from_name(prefix)?;
-    let model = match provider {
-        Provider::OpenAiCompatible => rest.rsplit_once('@').map_or(rest, |(m, _)| m),
-        _ => rest,
-    }
-    .to_string();
+    let (provider, model) = Provider::parse_spec(spec)?;
+    let model = model.to_string();
     let limits = provider.limits();
     let counter = tokens::Counter::for_model(provider, &model);
-    let max_input = match (max_tokens, limits.max_input_tokens) {
-        (Some(user), Some(limit)) => Some(user.min(limit)),
-        (user, limit) => user.or(limit),
-    };
+    let max_input = limits.input_tokens(max_tokens);
     let mut truncated = 0;
     let prepared: Vec<(String, usize)> = texts
         .iter()

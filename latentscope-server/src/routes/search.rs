@@ -92,10 +92,7 @@ pub(crate) async fn nn(
                 })?;
             // An API model is asked for the embedding's own length (it
             // may have been made with `--dimensions`).
-            let api = spec
-                .split_once(':')
-                .and_then(|(p, _)| latentscope_models::providers::Provider::from_name(p))
-                .is_some();
+            let api = latentscope_models::providers::Provider::parse_spec(&spec).is_some();
             let config = EmbedConfig::default()
                 .with_dimensions(api.then_some(meta.dimensions))
                 .with_data_dir(Some(state.config.data_dir.clone()));
