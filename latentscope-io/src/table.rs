@@ -129,6 +129,7 @@ pub fn in_guarded_read() -> bool {
 pub struct BatchReader {
     inner: ParquetRecordBatchReader,
     failed: bool,
+    declared_rows: Option<usize>,
 }
 
 impl std::fmt::Debug for BatchReader {
@@ -143,7 +144,14 @@ impl BatchReader {
         Self {
             inner,
             failed: false,
+            declared_rows: None,
         }
+    }
+
+    /// The number of rows the file's metadata declares (a hint for reserving
+    /// memory: the batches are what counts), when known.
+    pub fn declared_rows(&self) -> Option<usize> {
+        self.declared_rows
     }
 
     /// The schema of the batches.
@@ -251,9 +259,12 @@ pub fn read_batches(
         let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
         builder = builder.with_projection(mask);
     }
+    let declared_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();
     let reader = builder.build().map_err(|e| Error::format(key, e))?;
     let schema = strip_foreign_metadata(&reader.schema());
-    Ok((schema, BatchReader::new(reader)))
+    let mut reader = BatchReader::new(reader);
+    reader.declared_rows = declared_rows;
+    Ok((schema, reader))
 }
 
 /// Reads a whole Parquet object (optionally only some columns) into one batch.

@@ -12,7 +12,7 @@ use ndarray::{Array2, ArrayView2};
 use super::error::UmapError;
 use super::fuzzy::Graph;
 use super::rng::{Rng, mix};
-use super::spectral::spectral_layout;
+use super::spectral::{Part, row_starts, spectral_layout};
 use crate::progress::Progress;
 
 /// The connected components of `g`: a component number (0, 1, …, in order
@@ -147,33 +147,26 @@ pub(crate) fn component_layout(
     for (i, &c) in label.iter().enumerate() {
         members[c as usize].push(i as u32);
     }
-    // The edges of each component, with its nodes renumbered.
+    // Each node's position in its component; the components' edges are read in place.
     let mut local = vec![0u32; g.n];
     for nodes in &members {
         for (k, &i) in nodes.iter().enumerate() {
             local[i as usize] = k as u32;
         }
     }
-    let mut edges: Vec<(Vec<u32>, Vec<u32>, Vec<f32>)> = vec![Default::default(); count];
-    for ((&h, &t), &w) in g.head.iter().zip(&g.tail).zip(&g.weight) {
-        let e = &mut edges[label[h as usize] as usize];
-        e.0.push(local[h as usize]);
-        e.1.push(local[t as usize]);
-        e.2.push(w);
-    }
+    let row_ptr = row_starts(g);
     let mut coords = vec![0f64; 2 * g.n];
     let mut spectral = 0;
     let mut rng = Rng::new(mix(&[seed, 7]));
-    for (c, ((head, tail, weight), nodes)) in edges.into_iter().zip(&members).enumerate() {
-        let sub = Graph {
-            n: nodes.len(),
-            head,
-            tail,
-            weight,
-        };
+    for (c, nodes) in members.iter().enumerate() {
         // umap-learn lays out components of fewer than 2·dim + 1 nodes at random.
         let layout = if nodes.len() > 4 {
-            spectral_layout(&sub, mix(&[seed, 8, c as u64]), progress)?.ok()
+            let part = Part {
+                row_ptr: &row_ptr,
+                nodes,
+                local: &local,
+            };
+            spectral_layout(g, Some(part), mix(&[seed, 8, c as u64]), progress)?.ok()
         } else {
             None
         };

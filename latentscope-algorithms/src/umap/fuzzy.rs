@@ -75,52 +75,113 @@ pub(crate) fn smooth_knn_dist(knn: &KnnGraph, n_neighbors: usize) -> (Vec<f32>, 
     out.into_iter().unzip()
 }
 
-/// Membership strengths and their fuzzy union `a + b - a b`.
+/// Membership strengths and their fuzzy union `a + b - a b`, sorted by (head, tail).
+///
+/// Built in place in compressed rows (each row's own edges and the edges that point at
+/// it, then each row sorted and its pairs merged), so it needs two arrays of 2·n·k
+/// entries rather than a sorted list of keyed entries and a copy of it.
 pub(crate) fn fuzzy_simplicial_set(knn: &KnnGraph, n_neighbors: usize) -> Graph {
     let n = knn.indices.nrows();
     let kk = knn.indices.ncols();
     let (sigmas, rhos) = smooth_knn_dist(knn, n_neighbors);
-    // (key = row << 32 | col, weight), both directions.
-    let mut entries: Vec<(u64, f32)> = Vec::with_capacity(2 * n * kk);
+    let strength = |i: usize, t: usize| -> Option<(u32, f32)> {
+        let j = knn.indices[[i, t]];
+        if j as usize == i || j as usize >= n {
+            return None;
+        }
+        let d = knn.distances[[i, t]];
+        let w = if d - rhos[i] <= 0.0 || sigmas[i] == 0.0 {
+            1.0
+        } else {
+            (-((d - rhos[i]) / sigmas[i])).exp()
+        };
+        (w > 0.0).then_some((j, w))
+    };
+    // Rows: i's own edges and the reversed edges of every row that lists i.
+    let mut start = vec![0usize; n + 1];
     for i in 0..n {
         for t in 0..kk {
-            let j = knn.indices[[i, t]];
-            if j as usize == i || j as usize >= n {
-                continue;
-            }
-            let d = knn.distances[[i, t]];
-            let w = if d - rhos[i] <= 0.0 || sigmas[i] == 0.0 {
-                1.0
-            } else {
-                (-((d - rhos[i]) / sigmas[i])).exp()
-            };
-            if w > 0.0 {
-                entries.push(((i as u64) << 32 | u64::from(j), w));
-                entries.push(((u64::from(j)) << 32 | i as u64, w));
+            if let Some((j, _)) = strength(i, t) {
+                start[i + 1] += 1;
+                start[j as usize + 1] += 1;
             }
         }
     }
-    entries.par_sort_unstable_by_key(|e| e.0);
-    let mut head = Vec::with_capacity(entries.len());
-    let mut tail = Vec::with_capacity(entries.len());
-    let mut weight = Vec::with_capacity(entries.len());
-    let mut t = 0;
-    while t < entries.len() {
-        let (key, a) = entries[t];
-        let w = if t + 1 < entries.len() && entries[t + 1].0 == key {
-            let b = entries[t + 1].1;
-            t += 2;
-            a + b - a * b
-        } else {
-            t += 1;
-            a
-        };
-        if w > 0.0 {
-            head.push((key >> 32) as u32);
-            tail.push((key & 0xffff_ffff) as u32);
-            weight.push(w);
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let total = start[n];
+    let mut tail = vec![0u32; total];
+    let mut weight = vec![0f32; total];
+    let mut fill = start.clone();
+    for i in 0..n {
+        for t in 0..kk {
+            if let Some((j, w)) = strength(i, t) {
+                let (a, b) = (fill[i], fill[j as usize]);
+                tail[a] = j;
+                weight[a] = w;
+                tail[b] = i as u32;
+                weight[b] = w;
+                fill[i] += 1;
+                fill[j as usize] += 1;
+            }
         }
     }
+    drop(fill);
+    // Sort each row by tail and merge each pair of equal tails (one edge listed from
+    // both ends) into their union; `kept` is the row's length afterwards.
+    let mut rows: Vec<(&mut [u32], &mut [f32])> = Vec::with_capacity(n);
+    {
+        let (mut t_rest, mut w_rest) = (&mut tail[..], &mut weight[..]);
+        for i in 0..n {
+            let len = start[i + 1] - start[i];
+            let (t_row, t_next) = t_rest.split_at_mut(len);
+            let (w_row, w_next) = w_rest.split_at_mut(len);
+            rows.push((t_row, w_row));
+            t_rest = t_next;
+            w_rest = w_next;
+        }
+    }
+    let kept: Vec<usize> = rows
+        .into_par_iter()
+        .map(|(t_row, w_row)| {
+            let mut pairs: Vec<(u32, f32)> =
+                t_row.iter().copied().zip(w_row.iter().copied()).collect();
+            pairs.sort_unstable_by_key(|p| p.0);
+            let mut out = 0;
+            let mut s = 0;
+            while s < pairs.len() {
+                let (j, a) = pairs[s];
+                let w = if s + 1 < pairs.len() && pairs[s + 1].0 == j {
+                    let b = pairs[s + 1].1;
+                    s += 2;
+                    a + b - a * b
+                } else {
+                    s += 1;
+                    a
+                };
+                if w > 0.0 {
+                    t_row[out] = j;
+                    w_row[out] = w;
+                    out += 1;
+                }
+            }
+            out
+        })
+        .collect();
+    // Close the gaps the merges left, front to back.
+    let edges: usize = kept.iter().sum();
+    let mut head = Vec::with_capacity(edges);
+    let mut to = 0;
+    for i in 0..n {
+        let from = start[i];
+        tail.copy_within(from..from + kept[i], to);
+        weight.copy_within(from..from + kept[i], to);
+        head.extend(std::iter::repeat_n(i as u32, kept[i]));
+        to += kept[i];
+    }
+    tail.truncate(edges);
+    weight.truncate(edges);
     Graph {
         n,
         head,

@@ -7,9 +7,11 @@ use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
+use super::distance::{DistFn, dot_fn, sqdist_fn};
 use super::error::UmapError;
 use super::nndescent;
 use super::params::Metric;
+use super::space::Quantized;
 use crate::progress::{Progress, ProgressEvent};
 
 /// Up to this many rows the exact search is used; above, NN-descent.
@@ -32,6 +34,10 @@ pub(crate) struct Prepared {
     pub(crate) d: usize,
     pub(crate) metric: Metric,
     pub(crate) sq_norms: Vec<f32>,
+    /// The distance kernel: dot product for cosine, squared distance for Euclidean.
+    pub(crate) kernel: DistFn,
+    /// The dot-product kernel (for random-projection splits).
+    pub(crate) dot: DistFn,
 }
 
 impl Prepared {
@@ -64,6 +70,11 @@ impl Prepared {
             d,
             metric,
             sq_norms,
+            kernel: match metric {
+                Metric::Cosine => dot_fn(),
+                Metric::Euclidean => sqdist_fn(),
+            },
+            dot: dot_fn(),
         }
     }
 
@@ -239,7 +250,21 @@ pub(crate) fn exact_prepared(
     })
 }
 
-/// The k nearest neighbours (excluding self): exact up to [`EXACT_MAX_ROWS`] rows, NN-descent above.
+/// From this many rows, cosine NN-descent searches int8 copies of the rows and
+/// re-ranks the neighbours it finds with exact f32 distances.
+pub const QUANTIZED_MIN_ROWS: usize = 100_000;
+
+/// NN-descent stops when an iteration improves fewer than this fraction of the
+/// n × k neighbour entries (pynndescent's default).
+const STOP: f64 = 0.001;
+
+/// The same over int8 rows, whose distances are good to about 1e-3 anyway: at
+/// 703k rows the iterations past 1 % improvements took 5 s of 36 and raised
+/// recall@24 from 0.905 to 0.908.
+const QUANTIZED_STOP: f64 = 0.01;
+
+/// The k nearest neighbours (excluding self): exact up to [`EXACT_MAX_ROWS`] rows, NN-descent
+/// above (for cosine from [`QUANTIZED_MIN_ROWS`] rows over int8 rows, with exact distances).
 pub fn knn_graph(
     x: ArrayView2<'_, f32>,
     k: usize,
@@ -248,12 +273,69 @@ pub fn knn_graph(
     progress: &dyn Progress,
 ) -> Result<KnnGraph, UmapError> {
     check_input(x, k)?;
-    let p = Prepared::new(x, metric);
-    if p.n <= EXACT_MAX_ROWS {
-        exact_prepared(&p, k, progress)
+    let n = x.nrows();
+    if n <= EXACT_MAX_ROWS {
+        exact_prepared(&Prepared::new(x, metric), k, progress)
+    } else if metric == Metric::Cosine && n >= QUANTIZED_MIN_ROWS {
+        let q = Quantized::cosine(x);
+        let mut g = nndescent::nn_descent(q, k, seed, QUANTIZED_STOP, progress)?;
+        rerank_cosine(x, &mut g);
+        Ok(g)
     } else {
-        nndescent::nn_descent(&p, k, seed, progress)
+        nndescent::nn_descent(Prepared::new(x, metric), k, seed, STOP, progress)
     }
+}
+
+/// Replaces each row's neighbour distances by exact cosine distances and
+/// sorts the neighbours by them (nearest first, ties by index).
+fn rerank_cosine(x: ArrayView2<'_, f32>, g: &mut KnnGraph) {
+    let dot = dot_fn();
+    let owned;
+    let data: &[f32] = match x.as_slice() {
+        Some(s) => s,
+        None => {
+            owned = x.iter().copied().collect::<Vec<f32>>();
+            &owned
+        }
+    };
+    let d = x.ncols();
+    let row = |i: usize| &data[i * d..(i + 1) * d];
+    let norms: Vec<f32> = (0..x.nrows())
+        .into_par_iter()
+        .map(|i| {
+            row(i)
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+                .sqrt() as f32
+        })
+        .collect();
+    let k = g.indices.ncols();
+    let (Some(idx), Some(dist)) = (g.indices.as_slice_mut(), g.distances.as_slice_mut()) else {
+        return;
+    };
+    idx.par_chunks_mut(k)
+        .zip(dist.par_chunks_mut(k))
+        .enumerate()
+        .for_each(|(i, (ix, dx))| {
+            let mut pairs: Vec<(f32, u32)> = ix
+                .iter()
+                .map(|&j| {
+                    let nn = norms[i] * norms[j as usize];
+                    let cos = if nn > 0.0 {
+                        dot(row(i), row(j as usize)) / nn
+                    } else {
+                        0.0
+                    };
+                    ((1.0 - cos).max(0.0), j)
+                })
+                .collect();
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for (t, (dd, j)) in pairs.into_iter().enumerate() {
+                ix[t] = j;
+                dx[t] = dd;
+            }
+        });
 }
 
 /// Approximate k nearest neighbours (excluding self) by NN-descent whatever the size.
@@ -265,8 +347,7 @@ pub fn approx_knn(
     progress: &dyn Progress,
 ) -> Result<KnnGraph, UmapError> {
     check_input(x, k)?;
-    let p = Prepared::new(x, metric);
-    nndescent::nn_descent(&p, k, seed, progress)
+    nndescent::nn_descent(Prepared::new(x, metric), k, seed, STOP, progress)
 }
 
 /// Fraction of the exact neighbours that `approx` found (mean over rows).

@@ -14,13 +14,16 @@ mod nndescent;
 mod params;
 mod rng;
 mod sgd;
+mod space;
 mod spectral;
 
 use ndarray::{Array2, ArrayView2};
 
 pub use curve::find_ab_params;
 pub use error::UmapError;
-pub use knn::{EXACT_MAX_ROWS, KnnGraph, approx_knn, exact_knn, knn_graph, recall};
+pub use knn::{
+    EXACT_MAX_ROWS, KnnGraph, QUANTIZED_MIN_ROWS, approx_knn, exact_knn, knn_graph, recall,
+};
 pub use params::{Init, Metric, UmapParams};
 
 use crate::progress::Progress;
@@ -235,7 +238,8 @@ pub fn umap(
             noisy_scale(&mut c, &mut rng);
             (c, "spectral (each connected component, placed apart)")
         }
-        Init::Spectral => match spectral::spectral_layout(&graph, mix(&[seed, 3]), progress)? {
+        Init::Spectral => match spectral::spectral_layout(&graph, None, mix(&[seed, 3]), progress)?
+        {
             Ok(y) => {
                 let mut c: Vec<f32> = y.iter().map(|&v| v as f32).collect();
                 noisy_scale(&mut c, &mut rng);
@@ -280,7 +284,7 @@ pub fn umap(
         seed: mix(&[seed, 4]),
         portable: false,
     };
-    sgd::optimize(&mut coords, &graph, &sp, progress)?;
+    sgd::optimize(&mut coords, graph, &sp, progress)?;
     let embedding =
         Array2::from_shape_vec((n, 2), coords).expect("n × 2 coordinates by construction");
     Ok(UmapResult {

@@ -5,15 +5,16 @@
 
 use rayon::prelude::*;
 
-use super::distance::{DistFn, dot_fn, sqdist_fn};
 use super::error::UmapError;
-use super::knn::{KnnGraph, Prepared, report};
-use super::params::Metric;
+use super::knn::{KnnGraph, report};
 use super::rng::{Rng, mix};
+use super::space::Space;
 use crate::progress::Progress;
 
 const GEN_CHUNK: usize = 128;
 const BUCKETS: usize = 32;
+/// Leaves joined before their updates are applied (about 120k rows' worth).
+const ROUND_LEAVES: usize = 4096;
 
 type Update = (u32, u32, f32);
 
@@ -26,6 +27,9 @@ struct Heaps {
     idx: Vec<u32>,
     dist: Vec<f32>,
     flag: Vec<bool>,
+    /// Each heap's root (its worst distance), kept beside the heaps so that
+    /// filtering candidates reads n floats, not n heaps.
+    worst: Vec<f32>,
 }
 
 #[inline]
@@ -56,22 +60,6 @@ fn heap_push(idx: &mut [u32], dist: &mut [f32], flag: &mut [bool], j: u32, d: f3
     true
 }
 
-struct Ctx<'a> {
-    p: &'a Prepared,
-    f: DistFn,
-}
-
-impl Ctx<'_> {
-    #[inline]
-    fn dist(&self, i: u32, j: u32) -> f32 {
-        let (a, b) = (self.p.row(i as usize), self.p.row(j as usize));
-        match self.p.metric {
-            Metric::Cosine => 1.0 - (self.f)(a, b),
-            Metric::Euclidean => (self.f)(a, b),
-        }
-    }
-}
-
 /// Applies bucketed updates (target, other, distance) to the heaps; returns successful pushes.
 fn apply(heaps: &mut Heaps, lists: &[Vec<Vec<Update>>], bucket_rows: usize) -> usize {
     let k = heaps.k;
@@ -80,8 +68,9 @@ fn apply(heaps: &mut Heaps, lists: &[Vec<Vec<Update>>], bucket_rows: usize) -> u
         .par_chunks_mut(bucket_rows * k)
         .zip(heaps.dist.par_chunks_mut(bucket_rows * k))
         .zip(heaps.flag.par_chunks_mut(bucket_rows * k))
+        .zip(heaps.worst.par_chunks_mut(bucket_rows))
         .enumerate()
-        .map(|(b, ((bi, bd), bf))| {
+        .map(|(b, (((bi, bd), bf), bw))| {
             let base = b * bucket_rows;
             let mut c = 0;
             for l in lists {
@@ -98,22 +87,22 @@ fn apply(heaps: &mut Heaps, lists: &[Vec<Vec<Update>>], bucket_rows: usize) -> u
                     }
                 }
             }
+            for (r, w) in bw.iter_mut().enumerate() {
+                *w = bd[r * k];
+            }
             c
         })
         .sum()
 }
 
 /// Builds one random-projection tree; returns its leaves as a flat index list with bounds.
-fn rp_tree(ctx: &Ctx<'_>, seed: u64, leaf_size: usize) -> Tree {
-    let p = ctx.p;
-    let d = p.d;
+fn rp_tree<S: Space>(space: &S, seed: u64, leaf_size: usize) -> Tree {
+    let n = space.n();
     let mut rng = Rng::new(seed);
-    let mut order: Vec<u32> = (0..p.n as u32).collect();
+    let mut order: Vec<u32> = (0..n as u32).collect();
     let mut leaves = Vec::new();
-    let mut stack = vec![(0usize, p.n)];
-    let mut normal = vec![0.0f32; d];
+    let mut stack = vec![(0usize, n)];
     let mut side = Vec::new();
-    let dotf = dot_fn();
     while let Some((lo, hi)) = stack.pop() {
         let len = hi - lo;
         if len <= leaf_size {
@@ -122,17 +111,11 @@ fn rp_tree(ctx: &Ctx<'_>, seed: u64, leaf_size: usize) -> Tree {
         }
         let ia = rng.below(len);
         let ib = (ia + 1 + rng.below(len - 1)) % len;
-        let (a, b) = (order[lo + ia] as usize, order[lo + ib] as usize);
-        let (ra, rb) = (p.row(a), p.row(b));
-        let mut offset = 0.0f32;
-        for t in 0..d {
-            normal[t] = ra[t] - rb[t];
-            offset += normal[t] * (ra[t] + rb[t]) * 0.5;
-        }
+        let plane = space.plane(order[lo + ia], order[lo + ib]);
         side.clear();
         let mut left = 0usize;
         for &i in &order[lo..hi] {
-            let m = dotf(&normal, p.row(i as usize)) - offset;
+            let m = space.margin(&plane, i);
             let s = if m > 0.0 {
                 true
             } else if m < 0.0 {
@@ -237,36 +220,25 @@ fn leaf_size_for(k: usize) -> usize {
     (k + 5).max(30)
 }
 
-/// NN-descent with RP-tree initialisation. Requires `p.n > k`.
+/// NN-descent with RP-tree initialisation. Requires `space.n() > k`. Stops when an
+/// iteration improves fewer than `delta * n * k` neighbour entries.
 ///
 /// The rows are first permuted into the leaf order of one random-projection tree, so that
-/// neighbours mostly lie close together in memory (large inputs do not fit in cache).
-pub(crate) fn nn_descent(
-    p: &Prepared,
+/// neighbours mostly lie close together in memory (large inputs do not fit in cache); the
+/// rows in their first order are dropped once permuted.
+pub(crate) fn nn_descent<S: Space>(
+    space: S,
     k: usize,
     seed: u64,
+    delta: f64,
     progress: &dyn Progress,
 ) -> Result<KnnGraph, UmapError> {
-    let (n, d) = (p.n, p.d);
-    let f = match p.metric {
-        Metric::Cosine => dot_fn(),
-        Metric::Euclidean => sqdist_fn(),
-    };
-    let (order, _) = rp_tree(&Ctx { p, f }, mix(&[seed, 0x6f72_6465]), leaf_size_for(k));
-    let mut data = vec![0.0f32; n * d];
-    data.par_chunks_mut(d.max(1))
-        .zip(order.par_iter())
-        .for_each(|(row, &o)| row.copy_from_slice(p.row(o as usize)));
-    let sq_norms: Vec<f32> = order.iter().map(|&o| p.sq_norms[o as usize]).collect();
-    let pp = Prepared {
-        data,
-        n,
-        d,
-        metric: p.metric,
-        sq_norms,
-    };
-    let g = nn_descent_permuted(&pp, k, seed, progress)?;
-    drop(pp);
+    let n = space.n();
+    let (order, _) = rp_tree(&space, mix(&[seed, 0x6f72_6465]), leaf_size_for(k));
+    let permuted = space.permuted(&order);
+    drop(space);
+    let g = nn_descent_permuted(&permuted, k, seed, delta, progress)?;
+    drop(permuted);
     let mut inv = vec![0u32; n];
     for (new, &o) in order.iter().enumerate() {
         inv[o as usize] = new as u32;
@@ -286,24 +258,21 @@ pub(crate) fn nn_descent(
     })
 }
 
-fn nn_descent_permuted(
-    p: &Prepared,
+fn nn_descent_permuted<S: Space>(
+    space: &S,
     k: usize,
     seed: u64,
+    delta: f64,
     progress: &dyn Progress,
 ) -> Result<KnnGraph, UmapError> {
-    let n = p.n;
-    let f = match p.metric {
-        Metric::Cosine => dot_fn(),
-        Metric::Euclidean => sqdist_fn(),
-    };
-    let ctx = Ctx { p, f };
+    let n = space.n();
     let bucket_rows = n.div_ceil(BUCKETS).max(1);
     let mut heaps = Heaps {
         k,
         idx: vec![u32::MAX; n * k],
         dist: vec![f32::INFINITY; n * k],
         flag: vec![false; n * k],
+        worst: vec![f32::INFINITY; n],
     };
     let n_trees = (5 + ((n as f64).powf(0.25)).round() as usize).min(12);
     let leaf_size = leaf_size_for(k);
@@ -314,33 +283,36 @@ fn nn_descent_permuted(
     // Random-projection forest.
     let trees: Vec<Tree> = (0..n_trees)
         .into_par_iter()
-        .map(|t| rp_tree(&ctx, mix(&[seed, 0x7472_6565, t as u64]), leaf_size))
+        .map(|t| rp_tree(space, mix(&[seed, 0x7472_6565, t as u64]), leaf_size))
         .collect();
     for (t, (order, leaves)) in trees.iter().enumerate() {
-        let thr: Vec<f32> = heaps.dist.chunks(k).map(|h| h[0]).collect();
-        let lists: Vec<Vec<Vec<Update>>> = leaves
-            .par_chunks(64)
-            .map(|ls| {
-                let mut out: Vec<Vec<Update>> = vec![Vec::new(); nb];
-                for &(lo, hi) in ls {
-                    let leaf = &order[lo..hi];
-                    for a in 0..leaf.len() {
-                        for b in a + 1..leaf.len() {
-                            let (i, j) = (leaf[a], leaf[b]);
-                            let d = ctx.dist(i, j);
-                            if d < thr[i as usize] {
-                                push_bucketed(&mut out, bucket_rows, i, j, d);
-                            }
-                            if d < thr[j as usize] {
-                                push_bucketed(&mut out, bucket_rows, j, i, d);
+        // A round of leaves at a time keeps the pending updates small.
+        for round in leaves.chunks(ROUND_LEAVES) {
+            let thr = &heaps.worst;
+            let lists: Vec<Vec<Vec<Update>>> = round
+                .par_chunks(64)
+                .map(|ls| {
+                    let mut out: Vec<Vec<Update>> = vec![Vec::new(); nb];
+                    for &(lo, hi) in ls {
+                        let leaf = &order[lo..hi];
+                        for a in 0..leaf.len() {
+                            for b in a + 1..leaf.len() {
+                                let (i, j) = (leaf[a], leaf[b]);
+                                let d = space.dist(i, j);
+                                if d < thr[i as usize] {
+                                    push_bucketed(&mut out, bucket_rows, i, j, d);
+                                }
+                                if d < thr[j as usize] {
+                                    push_bucketed(&mut out, bucket_rows, j, i, d);
+                                }
                             }
                         }
                     }
-                }
-                out
-            })
-            .collect();
-        apply(&mut heaps, &lists, bucket_rows);
+                    out
+                })
+                .collect();
+            apply(&mut heaps, &lists, bucket_rows);
+        }
         report(progress, "umap:knn", t + 1, total_steps)?;
     }
 
@@ -352,7 +324,6 @@ fn nn_descent_permuted(
     let mut old_idx = vec![0u32; n * max_cand];
     let mut old_pri = vec![0u32; n * max_cand];
     let mut old_cnt = vec![0u32; n];
-    let delta = 0.001;
     for it in 0..max_iters {
         // Build candidate lists: each part of the rows scans all edges, keeping those that touch
         // it; every row sees its pushes in the same global order whatever the partition.
@@ -439,7 +410,7 @@ fn nn_descent_permuted(
         let mut r0 = 0;
         while r0 < n {
             let r1 = (r0 + round).min(n);
-            let thr: Vec<f32> = heaps.dist.chunks(k).map(|h| h[0]).collect();
+            let thr = &heaps.worst;
             let nodes: Vec<usize> = (r0..r1).collect();
             let lists: Vec<Vec<Vec<Update>>> = nodes
                 .par_chunks(GEN_CHUNK)
@@ -453,7 +424,7 @@ fn nn_descent_permuted(
                                 if pi == q {
                                     continue;
                                 }
-                                let d = ctx.dist(pi, q);
+                                let d = space.dist(pi, q);
                                 if d < thr[pi as usize] {
                                     push_bucketed(&mut out, bucket_rows, pi, q, d);
                                 }
@@ -476,6 +447,8 @@ fn nn_descent_permuted(
     }
     report(progress, "umap:knn", total_steps, total_steps)?;
 
+    drop((new_idx, new_pri, new_cnt, old_idx, old_pri, old_cnt));
+
     // Sort each heap; fill any incomplete row by brute force.
     let mut idx = vec![0u32; n * k];
     let mut dist = vec![0.0f32; n * k];
@@ -489,13 +462,13 @@ fn nn_descent_permuted(
             if hi.contains(&u32::MAX) {
                 pairs = (0..n as u32)
                     .filter(|&j| j as usize != i)
-                    .map(|j| (ctx.dist(i as u32, j), j))
+                    .map(|j| (space.dist(i as u32, j), j))
                     .collect();
             }
             pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             for (t, (d, j)) in pairs.into_iter().take(k).enumerate() {
                 oi[t] = j;
-                od[t] = p.finish(d);
+                od[t] = space.finish(d);
             }
         });
     Ok(KnnGraph {

@@ -203,10 +203,12 @@ unsafe fn run_chunk_avx2(ch: &mut Chunk<'_>, k: &Consts) {
     unsafe { lanes::run_chunk(ch, k) };
 }
 
-/// Optimises `embedding` (n x 2, row-major) in place.
+/// Optimises `embedding` (n x 2, row-major) in place. The graph is consumed: its
+/// arrays are replaced one at a time by the edge arrays of the optimisation, so
+/// that the two are never held in full together.
 pub(crate) fn optimize(
     embedding: &mut [f32],
-    g: &Graph,
+    g: Graph,
     sp: &SgdParams,
     progress: &dyn Progress,
 ) -> Result<(), UmapError> {
@@ -230,20 +232,30 @@ pub(crate) fn optimize(
     }
     let mut perm: Vec<u32> = (0..n_edges as u32).collect();
     perm.sort_unstable_by_key(|&e| (e as usize / CHUNK, rank[e as usize], e));
-    let head: Vec<u32> = perm.iter().map(|&e| g.head[e as usize]).collect();
-    let tail: Vec<u32> = perm.iter().map(|&e| g.tail[e as usize]).collect();
-    let weight: Vec<f32> = perm.iter().map(|&e| g.weight[e as usize]).collect();
-    drop((rank, perm));
+    drop(rank);
+    let Graph {
+        head: g_head,
+        tail: g_tail,
+        weight: g_weight,
+        ..
+    } = g;
+    let head: Vec<u32> = perm.iter().map(|&e| g_head[e as usize]).collect();
+    drop(g_head);
+    let tail: Vec<u32> = perm.iter().map(|&e| g_tail[e as usize]).collect();
+    drop(g_tail);
     // Per edge: epochs per sample, next sample epoch, next negative-sample epoch.
-    let mut eps = Vec::with_capacity(n_edges);
-    for &w in &weight {
-        let ns = n_epochs as f32 * (w / wmax);
-        eps.push(if ns > 0.0 {
-            n_epochs as f32 / ns
-        } else {
-            f32::INFINITY
-        });
-    }
+    let eps: Vec<f32> = perm
+        .iter()
+        .map(|&e| {
+            let ns = n_epochs as f32 * (g_weight[e as usize] / wmax);
+            if ns > 0.0 {
+                n_epochs as f32 / ns
+            } else {
+                f32::INFINITY
+            }
+        })
+        .collect();
+    drop((g_weight, perm));
     let neg_rate = sp.negative_sample_rate as f32;
     let mut next_s = eps.clone();
     let mut next_n: Vec<f32> = eps.iter().map(|&e| e / neg_rate.max(1e-30)).collect();
@@ -349,7 +361,7 @@ mod tests {
                 seed: 1,
                 portable,
             };
-            optimize(&mut emb, &g, &sp, &NoProgress).unwrap();
+            optimize(&mut emb, g.clone(), &sp, &NoProgress).unwrap();
             assert!(emb.iter().all(|v| v.is_finite()));
             let d = |i: usize, j: usize| {
                 ((emb[2 * i] - emb[2 * j]).powi(2) + (emb[2 * i + 1] - emb[2 * j + 1]).powi(2))
@@ -519,36 +531,59 @@ mod lanes {
                 max_neg = max_neg.max(n_neg[l]);
             }
         }
-        // Negative samples: step s of every lane that has more than s samples.
+        // Negative samples: step s of every lane that has more than s samples. The
+        // samples of up to STEPS steps are drawn first (in the same order as one at a
+        // time) and their coordinates prefetched, so that the random reads overlap
+        // instead of each stalling the lane's chain of updates.
+        const STEPS: usize = 8;
         let two_gb = _mm256_set1_ps(k.two_gb);
         let small = _mm256_set1_ps(0.001);
+        let mut drawn = [[0u32; LANES]; STEPS];
         let mut px = [0.0f32; LANES];
         let mut py = [0.0f32; LANES];
         let mut act = [0u32; LANES];
-        for s in 0..max_neg {
-            for l in 0..m {
-                if s < n_neg[l] {
-                    let kk = ch.rng.below(k.n);
-                    px[l] = ld(emb, 2 * kk);
-                    py[l] = ld(emb, 2 * kk + 1);
-                    act[l] = u32::MAX;
-                } else {
-                    act[l] = 0;
+        let mut s0 = 0;
+        while s0 < max_neg {
+            let steps = (max_neg - s0).min(STEPS);
+            for (s, row) in drawn.iter_mut().enumerate().take(steps) {
+                for l in 0..m {
+                    if s0 + s < n_neg[l] {
+                        let kk = ch.rng.below(k.n);
+                        row[l] = kk as u32;
+                        // SAFETY: a prefetch of an address inside `emb` (kk < n).
+                        unsafe {
+                            _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(2 * kk).cast());
+                        }
+                    }
                 }
             }
-            // SAFETY: reads exactly 8 u32.
-            let mask = _mm256_castsi256_ps(unsafe { _mm256_loadu_si256(act.as_ptr().cast()) });
-            let dx = _mm256_sub_ps(vx, load8(&px));
-            let dy = _mm256_sub_ps(vy, load8(&py));
-            let d2 = _mm256_fmadd_ps(dx, dx, _mm256_mul_ps(dy, dy));
-            let pb = pow8(d2, b);
-            let gc = _mm256_div_ps(
-                two_gb,
-                _mm256_mul_ps(_mm256_add_ps(d2, small), _mm256_fmadd_ps(a, pb, one)),
-            );
-            let gc = _mm256_and_ps(gc, _mm256_and_ps(mask, _mm256_cmp_ps(d2, zero, _CMP_GT_OQ)));
-            vx = _mm256_fmadd_ps(clip8(_mm256_mul_ps(gc, dx)), alpha, vx);
-            vy = _mm256_fmadd_ps(clip8(_mm256_mul_ps(gc, dy)), alpha, vy);
+            for (s, row) in drawn.iter().enumerate().take(steps) {
+                for l in 0..LANES {
+                    if l < m && s0 + s < n_neg[l] {
+                        let kk = row[l] as usize;
+                        px[l] = ld(emb, 2 * kk);
+                        py[l] = ld(emb, 2 * kk + 1);
+                        act[l] = u32::MAX;
+                    } else {
+                        act[l] = 0;
+                    }
+                }
+                // SAFETY: reads exactly 8 u32.
+                let mask = _mm256_castsi256_ps(unsafe { _mm256_loadu_si256(act.as_ptr().cast()) });
+                let dx = _mm256_sub_ps(vx, load8(&px));
+                let dy = _mm256_sub_ps(vy, load8(&py));
+                let d2 = _mm256_fmadd_ps(dx, dx, _mm256_mul_ps(dy, dy));
+                let pb = pow8(d2, b);
+                let gc = _mm256_div_ps(
+                    two_gb,
+                    _mm256_mul_ps(_mm256_add_ps(d2, small), _mm256_fmadd_ps(a, pb, one)),
+                );
+                let gc =
+                    _mm256_and_ps(gc, _mm256_and_ps(mask, _mm256_cmp_ps(d2, zero, _CMP_GT_OQ)));
+                vx = _mm256_fmadd_ps(clip8(_mm256_mul_ps(gc, dx)), alpha, vx);
+                vy = _mm256_fmadd_ps(clip8(_mm256_mul_ps(gc, dy)), alpha, vy);
+            }
+            s0 += steps;
         }
         if max_neg > 0 {
             store8(&mut cx, vx);

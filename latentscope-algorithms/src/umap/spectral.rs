@@ -37,20 +37,32 @@ fn pdot(a: &[f64], b: &[f64]) -> f64 {
     parts.iter().sum()
 }
 
-struct Op {
-    row_ptr: Vec<usize>,
-    col: Vec<u32>,
-    val: Vec<f64>,
+struct Op<'a> {
+    /// Edge range of each graph node (global numbering).
+    row_ptr: &'a [usize],
+    /// Local row → graph node, when laying out one component of the graph.
+    nodes: Option<&'a [u32]>,
+    /// Graph node → local row (with `nodes`).
+    local: Option<&'a [u32]>,
+    col: &'a [u32],
+    /// Edge weights; an entry of the operator is `w · dis[row] · dis[col]`,
+    /// computed when used rather than stored (n·k f64s less at scale).
+    weight: &'a [f32],
+    dis: Vec<f64>,
 }
 
-impl Op {
+impl Op<'_> {
     fn apply(&self, x: &[f64], y: &mut [f64]) {
         y.par_chunks_mut(CHUNK).enumerate().for_each(|(c, ys)| {
             for (r, yv) in ys.iter_mut().enumerate() {
                 let i = c * CHUNK + r;
                 let mut s = 0.0;
-                for e in self.row_ptr[i]..self.row_ptr[i + 1] {
-                    s += self.val[e] * x[self.col[e] as usize];
+                let di = self.dis[i];
+                let gi = self.nodes.map_or(i, |nodes| nodes[i] as usize);
+                for e in self.row_ptr[gi]..self.row_ptr[gi + 1] {
+                    let t = self.col[e] as usize;
+                    let c = self.local.map_or(t, |local| local[t] as usize);
+                    s += f64::from(self.weight[e]) * di * self.dis[c] * x[c];
                 }
                 *yv = s;
             }
@@ -95,48 +107,70 @@ fn reorth(w: &mut [f64], basis: &[Vec<f64>]) {
     }
 }
 
-/// The spectral layout (n x 2, row-major) of a connected graph (the caller
-/// splits a disconnected one: `components::components`), or why it is not
-/// available.
+/// The edge range of each node of `g` (sorted by head, so already in CSR order).
+pub(crate) fn row_starts(g: &Graph) -> Vec<usize> {
+    let mut row_ptr = vec![0usize; g.n + 1];
+    for &h in &g.head {
+        row_ptr[h as usize + 1] += 1;
+    }
+    for i in 0..g.n {
+        row_ptr[i + 1] += row_ptr[i];
+    }
+    row_ptr
+}
+
+/// One connected component of a graph, laid out without copying its edges.
+pub(crate) struct Part<'a> {
+    /// The graph's edge range of each node ([`row_starts`]).
+    pub(crate) row_ptr: &'a [usize],
+    /// The component's nodes, ascending.
+    pub(crate) nodes: &'a [u32],
+    /// Each graph node's position in its own component's `nodes`.
+    pub(crate) local: &'a [u32],
+}
+
+/// The spectral layout (n x 2, row-major) of a connected graph, or of one
+/// connected component of it (`part`; the caller splits a disconnected graph:
+/// `components::components`), or why it is not available.
 pub(crate) fn spectral_layout(
     g: &Graph,
+    part: Option<Part<'_>>,
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<Result<Vec<f64>, SpectralFailure>, UmapError> {
-    let n = g.n;
+    let own_rows;
+    let (row_ptr, nodes, local) = match part {
+        Some(p) => (p.row_ptr, Some(p.nodes), Some(p.local)),
+        None => {
+            own_rows = row_starts(g);
+            (&own_rows[..], None, None)
+        }
+    };
+    let n = nodes.map_or(g.n, <[u32]>::len);
     if n < 4 {
         return Ok(Err(SpectralFailure::Disconnected));
     }
     // Degrees and the normalised operator D^-1/2 W D^-1/2 in CSR form.
-    let mut deg = vec![0.0f64; n];
-    for (&h, &w) in g.head.iter().zip(&g.weight) {
-        deg[h as usize] += f64::from(w);
-    }
+    let deg: Vec<f64> = (0..n)
+        .map(|i| {
+            let gi = nodes.map_or(i, |nodes| nodes[i] as usize);
+            g.weight[row_ptr[gi]..row_ptr[gi + 1]]
+                .iter()
+                .fold(0.0f64, |s, &w| s + f64::from(w))
+        })
+        .collect();
     if deg.iter().any(|&d| d <= 0.0 || !d.is_finite()) {
         return Ok(Err(SpectralFailure::Disconnected));
     }
     let dis: Vec<f64> = deg.iter().map(|d| 1.0 / d.sqrt()).collect();
-    let mut row_ptr = vec![0usize; n + 1];
-    for &h in &g.head {
-        row_ptr[h as usize + 1] += 1;
-    }
-    for i in 0..n {
-        row_ptr[i + 1] += row_ptr[i];
-    }
-    // g is sorted by head, so entries are already in CSR order.
-    let val: Vec<f64> = g
-        .head
-        .iter()
-        .zip(&g.tail)
-        .zip(&g.weight)
-        .map(|((&h, &t), &w)| f64::from(w) * dis[h as usize] * dis[t as usize])
-        .collect();
     let op = Op {
         row_ptr,
-        col: g.tail.clone(),
-        val,
+        nodes,
+        local,
+        col: &g.tail,
+        weight: &g.weight,
+        dis,
     };
-    // The trivial eigenvector D^1/2 1.
     let mut v0: Vec<f64> = deg.iter().map(|d| d.sqrt()).collect();
     let nv0 = pdot(&v0, &v0).sqrt();
     v0.iter_mut().for_each(|v| *v /= nv0);

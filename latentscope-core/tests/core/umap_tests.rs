@@ -79,6 +79,40 @@ fn nndescent_recall_on_synthetic() {
     }
 }
 
+/// From `QUANTIZED_MIN_ROWS` rows cosine NN-descent runs over int8 rows: the
+/// neighbours it finds are still the nearest (recall by distance, so that ties
+/// count) and their distances are exact.
+#[test]
+fn quantized_nndescent_at_scale_finds_the_nearest_with_exact_distances() {
+    let n = latentscope_core::umap::QUANTIZED_MIN_ROWS + 20_000;
+    let x = data::blobs(n, 48, 300, 2.0, 17);
+    let k = 15;
+    let g = knn_graph(x.view(), k, Metric::Cosine, 9, &NoProgress).unwrap();
+    let norm = |i: usize| x.row(i).dot(&x.row(i)).sqrt();
+    let cos_dist = |i: usize, j: usize| 1.0 - x.row(i).dot(&x.row(j)) / (norm(i) * norm(j));
+    let (mut hits, mut total) = (0usize, 0usize);
+    for s in 0..200 {
+        let i = (s * 7919 + 13) % n;
+        let mut d: Vec<f32> = (0..n).filter(|&j| j != i).map(|j| cos_dist(i, j)).collect();
+        d.select_nth_unstable_by(k - 1, |a, b| a.total_cmp(b));
+        let kth = d[k - 1];
+        for t in 0..k {
+            let j = g.indices[[i, t]] as usize;
+            let exact = cos_dist(i, j);
+            assert!(
+                (g.distances[[i, t]] - exact).abs() < 1e-5,
+                "row {i} slot {t}: {} vs {exact}",
+                g.distances[[i, t]]
+            );
+            assert!(t == 0 || g.distances[[i, t - 1]] <= g.distances[[i, t]]);
+            hits += usize::from(exact <= kth + 1e-6);
+            total += 1;
+        }
+    }
+    let recall = hits as f64 / total as f64;
+    assert!(recall >= 0.9, "recall@{k} {recall}");
+}
+
 #[test]
 fn nndescent_is_deterministic_across_thread_counts() {
     let x = data::blobs(2000, 16, 5, 2.0, 11);

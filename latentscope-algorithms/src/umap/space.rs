@@ -1,0 +1,251 @@
+//! The rows NN-descent searches: f32 rows ([`Prepared`]) or, for cosine at
+//! scale, int8 rows ([`Quantized`]: a quarter of the memory traffic, which is
+//! what bounds NN-descent once the rows no longer fit in cache).
+
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+
+use super::distance::{IntDotFn, int_dot_fn};
+use super::knn::Prepared;
+use super::params::Metric;
+
+/// Rows with a distance between any two and hyperplanes that split them.
+pub(crate) trait Space: Sync + Sized {
+    /// A hyperplane between two rows.
+    type Plane: Sync;
+
+    /// The number of rows.
+    fn n(&self) -> usize;
+
+    /// The internal distance between rows `i` and `j` (monotone in the reported one).
+    fn dist(&self, i: u32, j: u32) -> f32;
+
+    /// The reported distance for an internal one.
+    fn finish(&self, d: f32) -> f32;
+
+    /// The hyperplane halfway between rows `a` and `b`, normal to their difference.
+    fn plane(&self, a: u32, b: u32) -> Self::Plane;
+
+    /// The signed distance (up to a positive factor) of row `i` from `plane`.
+    fn margin(&self, plane: &Self::Plane, i: u32) -> f32;
+
+    /// The same rows in `order` (row `t` of the result is row `order[t]`).
+    fn permuted(&self, order: &[u32]) -> Self;
+}
+
+impl Space for Prepared {
+    type Plane = (Vec<f32>, f32);
+
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    #[inline]
+    fn dist(&self, i: u32, j: u32) -> f32 {
+        let (a, b) = (self.row(i as usize), self.row(j as usize));
+        match self.metric {
+            Metric::Cosine => 1.0 - (self.kernel)(a, b),
+            Metric::Euclidean => (self.kernel)(a, b),
+        }
+    }
+
+    fn finish(&self, d: f32) -> f32 {
+        Prepared::finish(self, d)
+    }
+
+    fn plane(&self, a: u32, b: u32) -> Self::Plane {
+        let (ra, rb) = (self.row(a as usize), self.row(b as usize));
+        let mut normal = vec![0.0f32; self.d];
+        let mut offset = 0.0f32;
+        for t in 0..self.d {
+            normal[t] = ra[t] - rb[t];
+            offset += normal[t] * (ra[t] + rb[t]) * 0.5;
+        }
+        (normal, offset)
+    }
+
+    #[inline]
+    fn margin(&self, plane: &Self::Plane, i: u32) -> f32 {
+        (self.dot)(&plane.0, self.row(i as usize)) - plane.1
+    }
+
+    fn permuted(&self, order: &[u32]) -> Self {
+        let d = self.d;
+        let mut data = vec![0.0f32; self.n * d];
+        data.par_chunks_mut(d.max(1))
+            .zip(order.par_iter())
+            .for_each(|(row, &o)| row.copy_from_slice(self.row(o as usize)));
+        Prepared {
+            data,
+            n: self.n,
+            d,
+            metric: self.metric,
+            sq_norms: order.iter().map(|&o| self.sq_norms[o as usize]).collect(),
+            kernel: self.kernel,
+            dot: self.dot,
+        }
+    }
+}
+
+/// Unit-normalised rows rounded to int8, each with its own scale (its
+/// largest magnitude maps to 127): cosine distances to about 1e-3, from a
+/// quarter of the bytes of f32 rows.
+pub(crate) struct Quantized {
+    data: Vec<i8>,
+    /// 1 / scale of each row (0 for a zero row).
+    inv: Vec<f32>,
+    n: usize,
+    d: usize,
+    kernel: IntDotFn,
+}
+
+/// Rounds `v` to int8 with `scale` (within -127..=127, as the kernel needs).
+#[inline]
+fn quantize(v: f32, scale: f32) -> i8 {
+    (v * scale).round().clamp(-127.0, 127.0) as i8
+}
+
+/// `row / |row|` rounded to int8 with its own scale; returns 1 / scale, or 0
+/// for a zero row (whose values stay 0).
+fn quantize_row(row: impl Iterator<Item = f32> + Clone, out: &mut [i8]) -> f32 {
+    let norm = row
+        .clone()
+        .map(|v| f64::from(v) * f64::from(v))
+        .sum::<f64>()
+        .sqrt() as f32;
+    let max = row.clone().fold(0.0f32, |m, v| m.max(v.abs())) / norm;
+    if !(norm > 0.0 && max > 0.0 && max.is_finite()) {
+        out.iter_mut().for_each(|q| *q = 0);
+        return 0.0;
+    }
+    let scale = 127.0 / max;
+    for (q, v) in out.iter_mut().zip(row) {
+        *q = quantize(v / norm, scale);
+    }
+    1.0 / scale
+}
+
+impl Quantized {
+    /// The rows of `x`, unit-normalised, in int8.
+    pub(crate) fn cosine(x: ArrayView2<'_, f32>) -> Self {
+        let (n, d) = x.dim();
+        let mut data = vec![0i8; n * d];
+        let mut inv = vec![0.0f32; n];
+        data.par_chunks_mut(d.max(1))
+            .zip(inv.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (out, s))| *s = quantize_row(x.row(i).iter().copied(), out));
+        Self {
+            data,
+            inv,
+            n,
+            d,
+            kernel: int_dot_fn(),
+        }
+    }
+
+    #[inline]
+    fn row(&self, i: usize) -> &[i8] {
+        &self.data[i * self.d..(i + 1) * self.d]
+    }
+}
+
+impl Space for Quantized {
+    /// The normal in int8 (its scale does not matter: only signs are used) and the offset.
+    type Plane = (Vec<i8>, f32);
+
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    #[inline]
+    fn dist(&self, i: u32, j: u32) -> f32 {
+        let (i, j) = (i as usize, j as usize);
+        let dot = (self.kernel)(self.row(i), self.row(j)) as f32 * self.inv[i] * self.inv[j];
+        1.0 - dot
+    }
+
+    fn finish(&self, d: f32) -> f32 {
+        d.max(0.0)
+    }
+
+    fn plane(&self, a: u32, b: u32) -> Self::Plane {
+        let (a, b) = (a as usize, b as usize);
+        let (ia, ib) = (self.inv[a], self.inv[b]);
+        let normal: Vec<f32> = self
+            .row(a)
+            .iter()
+            .zip(self.row(b))
+            .map(|(&p, &q)| f32::from(p) * ia - f32::from(q) * ib)
+            .collect();
+        let max = normal.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let scale = if max > 0.0 { 127.0 / max } else { 0.0 };
+        let nq: Vec<i8> = normal.iter().map(|&v| quantize(v, scale)).collect();
+        let side = |r: usize| (self.kernel)(&nq, self.row(r)) as f32 * self.inv[r];
+        let offset = (side(a) + side(b)) * 0.5;
+        (nq, offset)
+    }
+
+    #[inline]
+    fn margin(&self, plane: &Self::Plane, i: u32) -> f32 {
+        let i = i as usize;
+        (self.kernel)(&plane.0, self.row(i)) as f32 * self.inv[i] - plane.1
+    }
+
+    fn permuted(&self, order: &[u32]) -> Self {
+        let d = self.d;
+        let mut data = vec![0i8; self.n * d];
+        data.par_chunks_mut(d.max(1))
+            .zip(order.par_iter())
+            .for_each(|(row, &o)| row.copy_from_slice(self.row(o as usize)));
+        Self {
+            data,
+            inv: order.iter().map(|&o| self.inv[o as usize]).collect(),
+            n: self.n,
+            d,
+            kernel: self.kernel,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn quantized_cosine_distances_are_close_to_exact() {
+        let (n, d) = (50, 256);
+        let x = Array2::from_shape_fn((n, d), |(i, j)| {
+            ((i * 31 + j * 17) as f32 * 0.013).sin() + if j == i % d { 0.5 } else { 0.0 }
+        });
+        let q = Quantized::cosine(x.view());
+        let p = Prepared::new(x.view(), Metric::Cosine);
+        for i in 0..n as u32 {
+            for j in 0..n as u32 {
+                let (a, e) = (q.dist(i, j), p.dist(i, j));
+                assert!((a - e).abs() < 2e-3, "{i} {j}: {a} vs {e}");
+            }
+        }
+        // A zero row is at distance 1 from everything, as in f32.
+        let mut z = x.clone();
+        z.row_mut(3).fill(0.0);
+        let q = Quantized::cosine(z.view());
+        assert_eq!(q.dist(3, 7), 1.0);
+        assert!(q.row(3).iter().all(|&v| v == 0));
+    }
+
+    #[test]
+    fn planes_split_the_two_rows_they_are_made_from() {
+        let x = Array2::from_shape_fn((20, 64), |(i, j)| ((i * 7 + j * 3) as f32 * 0.1).cos());
+        let q = Quantized::cosine(x.view());
+        for (a, b) in [(0u32, 1u32), (3, 17), (5, 6)] {
+            let pl = q.plane(a, b);
+            assert!(q.margin(&pl, a) > 0.0 && q.margin(&pl, b) < 0.0);
+        }
+        let order: Vec<u32> = (0..20).rev().collect();
+        let r = q.permuted(&order);
+        assert_eq!(r.row(0), q.row(19));
+        assert_eq!(r.dist(0, 1), q.dist(19, 18));
+    }
+}
