@@ -216,6 +216,13 @@ fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
     pri[pos] = pr;
 }
 
+/// Random-projection trees and at most how many NN-descent iterations for `n` rows.
+fn steps(n: usize) -> (usize, usize) {
+    let n_trees = (5 + ((n as f64).powf(0.25)).round() as usize).min(12);
+    let max_iters = ((n as f64).log2().round() as usize).max(5);
+    (n_trees, max_iters)
+}
+
 fn leaf_size_for(k: usize) -> usize {
     (k + 5).max(30)
 }
@@ -234,6 +241,9 @@ pub(crate) fn nn_descent<S: Space>(
     progress: &dyn Progress,
 ) -> Result<KnnGraph, UmapError> {
     let n = space.n();
+    // The first report comes before the trees (seconds at scale), so bars show at once.
+    let (n_trees, max_iters) = steps(n);
+    report(progress, "umap:knn", 0, n_trees + max_iters)?;
     let (order, _) = rp_tree(&space, mix(&[seed, 0x6f72_6465]), leaf_size_for(k));
     let permuted = space.permuted(&order);
     drop(space);
@@ -274,9 +284,8 @@ fn nn_descent_permuted<S: Space>(
         flag: vec![false; n * k],
         worst: vec![f32::INFINITY; n],
     };
-    let n_trees = (5 + ((n as f64).powf(0.25)).round() as usize).min(12);
+    let (n_trees, max_iters) = steps(n);
     let leaf_size = leaf_size_for(k);
-    let max_iters = ((n as f64).log2().round() as usize).max(5);
     let total_steps = n_trees + max_iters;
     let nb = n.div_ceil(bucket_rows);
 
