@@ -169,6 +169,18 @@ fn push_bucketed(out: &mut [Vec<Update>], bucket_rows: usize, t: u32, o: u32, d:
     out[t as usize / bucket_rows].push((t, o, d));
 }
 
+/// Queues rows `i` and `j`, at distance `d`, as neighbours of each other where they
+/// beat the current worst (`thr`).
+#[inline]
+fn push_pair(out: &mut [Vec<Update>], thr: &[f32], bucket_rows: usize, i: u32, j: u32, d: f32) {
+    if d < thr[i as usize] {
+        push_bucketed(out, bucket_rows, i, j, d);
+    }
+    if d < thr[j as usize] {
+        push_bucketed(out, bucket_rows, j, i, d);
+    }
+}
+
 /// Candidate lists with random priorities: keeps the `c` lowest-priority entries.
 #[inline]
 fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
@@ -308,12 +320,7 @@ fn nn_descent_permuted<S: Space>(
                             for b in a + 1..leaf.len() {
                                 let (i, j) = (leaf[a], leaf[b]);
                                 let d = space.dist(i, j);
-                                if d < thr[i as usize] {
-                                    push_bucketed(&mut out, bucket_rows, i, j, d);
-                                }
-                                if d < thr[j as usize] {
-                                    push_bucketed(&mut out, bucket_rows, j, i, d);
-                                }
+                                push_pair(&mut out, thr, bucket_rows, i, j, d);
                             }
                         }
                     }
@@ -434,12 +441,7 @@ fn nn_descent_permuted<S: Space>(
                                     continue;
                                 }
                                 let d = space.dist(pi, q);
-                                if d < thr[pi as usize] {
-                                    push_bucketed(&mut out, bucket_rows, pi, q, d);
-                                }
-                                if d < thr[q as usize] {
-                                    push_bucketed(&mut out, bucket_rows, q, pi, d);
-                                }
+                                push_pair(&mut out, thr, bucket_rows, pi, q, d);
                             }
                         }
                     }
