@@ -33,6 +33,18 @@ pub(crate) trait Space: Sync + Sized {
     fn permuted(&self, order: &[u32]) -> Self;
 }
 
+/// The rows (of `d` values each) of `data` in `order`.
+fn permute_rows<T: Copy + Default + Send + Sync>(data: &[T], d: usize, order: &[u32]) -> Vec<T> {
+    let mut out = vec![T::default(); order.len() * d];
+    out.par_chunks_mut(d.max(1))
+        .zip(order.par_iter())
+        .for_each(|(row, &o)| {
+            let o = o as usize;
+            row.copy_from_slice(&data[o * d..(o + 1) * d]);
+        });
+    out
+}
+
 impl Space for Prepared {
     type Plane = (Vec<f32>, f32);
 
@@ -71,12 +83,8 @@ impl Space for Prepared {
 
     fn permuted(&self, order: &[u32]) -> Self {
         let d = self.d;
-        let mut data = vec![0.0f32; self.n * d];
-        data.par_chunks_mut(d.max(1))
-            .zip(order.par_iter())
-            .for_each(|(row, &o)| row.copy_from_slice(self.row(o as usize)));
         Prepared {
-            data,
+            data: permute_rows(&self.data, d, order),
             n: self.n,
             d,
             metric: self.metric,
@@ -194,12 +202,8 @@ impl Space for Quantized {
 
     fn permuted(&self, order: &[u32]) -> Self {
         let d = self.d;
-        let mut data = vec![0i8; self.n * d];
-        data.par_chunks_mut(d.max(1))
-            .zip(order.par_iter())
-            .for_each(|(row, &o)| row.copy_from_slice(self.row(o as usize)));
         Self {
-            data,
+            data: permute_rows(&self.data, d, order),
             inv: order.iter().map(|&o| self.inv[o as usize]).collect(),
             n: self.n,
             d,
