@@ -4,7 +4,7 @@
 //! Each chunk draws its negative samples from its own generator seeded by (seed, epoch, chunk),
 //! so a one-thread run is bit-reproducible.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -74,14 +74,24 @@ fn clip(v: f32) -> f32 {
     v.clamp(-4.0, 4.0)
 }
 
+/// One point's coordinates packed into one word (x in the low half), so that
+/// a point is read and written with one atomic access.
 #[inline(always)]
-fn ld(e: &[AtomicU32], i: usize) -> f32 {
-    f32::from_bits(e[i].load(Ordering::Relaxed))
+fn pack(x: f32, y: f32) -> u64 {
+    u64::from(x.to_bits()) | (u64::from(y.to_bits()) << 32)
 }
 
+/// Point `i`'s coordinates.
 #[inline(always)]
-fn st(e: &[AtomicU32], i: usize, v: f32) {
-    e[i].store(v.to_bits(), Ordering::Relaxed);
+fn ld(e: &[AtomicU64], i: usize) -> (f32, f32) {
+    let v = e[i].load(Ordering::Relaxed);
+    (f32::from_bits(v as u32), f32::from_bits((v >> 32) as u32))
+}
+
+/// Sets point `i`'s coordinates.
+#[inline(always)]
+fn st(e: &[AtomicU64], i: usize, x: f32, y: f32) {
+    e[i].store(pack(x, y), Ordering::Relaxed);
 }
 
 struct Consts {
@@ -100,7 +110,7 @@ struct Chunk<'a> {
     eps: &'a [f32],
     ns: &'a mut [f32],
     nn: &'a mut [f32],
-    emb: &'a [AtomicU32],
+    emb: &'a [AtomicU64],
     rng: Rng,
     ep: f32,
     alpha: f32,
@@ -124,8 +134,8 @@ fn batch_portable(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize]) {
         let j = ch.head[t] as usize;
         let o = ch.tail[t] as usize;
         hj[l] = j;
-        let (mut x, mut y) = (ld(emb, 2 * j), ld(emb, 2 * j + 1));
-        let (ox, oy) = (ld(emb, 2 * o), ld(emb, 2 * o + 1));
+        let (mut x, mut y) = ld(emb, j);
+        let (ox, oy) = ld(emb, o);
         let (dx, dy) = (x - ox, y - oy);
         let d2 = dx * dx + dy * dy;
         if d2 > 0.0 {
@@ -135,11 +145,9 @@ fn batch_portable(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize]) {
             let gy = clip(gc * dy) * alpha;
             x += gx;
             y += gy;
-            st(emb, 2 * o, ox - gx);
-            st(emb, 2 * o + 1, oy - gy);
+            st(emb, o, ox - gx, oy - gy);
         }
-        st(emb, 2 * j, x);
-        st(emb, 2 * j + 1, y);
+        st(emb, j, x, y);
         cx[l] = x;
         cy[l] = y;
         let eps = ch.eps[t];
@@ -154,7 +162,8 @@ fn batch_portable(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize]) {
         for l in 0..m {
             if s < n_neg[l] {
                 let kk = ch.rng.below(k.n);
-                let (dx, dy) = (cx[l] - ld(emb, 2 * kk), cy[l] - ld(emb, 2 * kk + 1));
+                let (px, py) = ld(emb, kk);
+                let (dx, dy) = (cx[l] - px, cy[l] - py);
                 let d2 = dx * dx + dy * dy;
                 if d2 > 0.0 {
                     let pb = fast_pow(d2, b);
@@ -167,8 +176,7 @@ fn batch_portable(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize]) {
     }
     if max_neg > 0 {
         for (l, &t) in ts.iter().enumerate() {
-            st(emb, 2 * hj[l], cx[l]);
-            st(emb, 2 * hj[l] + 1, cy[l]);
+            st(emb, hj[l], cx[l], cy[l]);
             ch.nn[t] += n_neg[l] as f32 * epn[l];
         }
     }
@@ -259,9 +267,9 @@ pub(crate) fn optimize(
     let neg_rate = sp.negative_sample_rate as f32;
     let mut next_s = eps.clone();
     let mut next_n: Vec<f32> = eps.iter().map(|&e| e / neg_rate.max(1e-30)).collect();
-    let emb: Vec<AtomicU32> = embedding
-        .iter()
-        .map(|v| AtomicU32::new(v.to_bits()))
+    let emb: Vec<AtomicU64> = embedding
+        .chunks_exact(2)
+        .map(|p| AtomicU64::new(pack(p[0], p[1])))
         .collect();
     let (a, b) = (sp.a, sp.b);
     let two_ab = 2.0 * a * b;
@@ -318,8 +326,10 @@ pub(crate) fn optimize(
             });
         report(progress, "umap:epochs", epoch + 1, n_epochs)?;
     }
-    for (o, v) in embedding.iter_mut().zip(&emb) {
-        *o = f32::from_bits(v.load(Ordering::Relaxed));
+    for (o, v) in embedding.chunks_exact_mut(2).zip(&emb) {
+        let v = v.load(Ordering::Relaxed);
+        o[0] = f32::from_bits(v as u32);
+        o[1] = f32::from_bits((v >> 32) as u32);
     }
     Ok(())
 }
@@ -394,8 +404,9 @@ mod tests {
 /// sequential semantics within an edge).
 #[cfg(target_arch = "x86_64")]
 mod lanes {
-    use super::{Chunk, Consts, LANES, ld, st};
+    use super::{Chunk, Consts, LANES};
     use std::arch::x86_64::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     /// `x^b` on 8 lanes (fast log2/exp2, as `fast_pow`).
     #[target_feature(enable = "avx2,fma")]
@@ -456,49 +467,131 @@ mod lanes {
         _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-4.0)), _mm256_set1_ps(4.0))
     }
 
+    /// The coordinates of 8 points (`idx`), as an x vector and a y vector:
+    /// one 8-byte atomic read per point, no round trip through memory.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn load8(a: &[f32; LANES]) -> __m256 {
-        // SAFETY: reads exactly LANES = 8 floats.
-        unsafe { _mm256_loadu_ps(a.as_ptr()) }
+    fn gather8(emb: &[AtomicU64], idx: &[u32; LANES]) -> (__m256, __m256) {
+        let p = |l: usize| emb[idx[l] as usize].load(Ordering::Relaxed) as i64;
+        // 128-bit halves: [p0 p1 | p4 p5] and [p2 p3 | p6 p7].
+        let lo = _mm256_castsi256_ps(_mm256_set_epi64x(p(5), p(4), p(1), p(0)));
+        let hi = _mm256_castsi256_ps(_mm256_set_epi64x(p(7), p(6), p(3), p(2)));
+        (
+            _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi),
+            _mm256_shuffle_ps::<0b11_01_11_01>(lo, hi),
+        )
     }
 
+    /// The 8 points of an x and a y vector, packed as `pack` does, in lane order.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn store8(a: &mut [f32; LANES], v: __m256) {
-        // SAFETY: writes exactly LANES = 8 floats.
-        unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) }
-    }
-
-    /// Processes up to 8 sampled edges (`ts`, indices into the chunk) together.
-    #[target_feature(enable = "avx2,fma")]
-    fn batch(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize]) {
-        let emb = ch.emb;
-        let m = ts.len();
-        let mut hj = [0usize; LANES];
-        let mut cx = [0.0f32; LANES];
-        let mut cy = [0.0f32; LANES];
-        let mut ox = [0.0f32; LANES];
-        let mut oy = [0.0f32; LANES];
-        let mut n_neg = [0usize; LANES];
-        let mut epn = [0.0f32; LANES];
-        for (l, &t) in ts.iter().enumerate() {
-            let j = ch.head[t] as usize;
-            let o = ch.tail[t] as usize;
-            hj[l] = j;
-            cx[l] = ld(emb, 2 * j);
-            cy[l] = ld(emb, 2 * j + 1);
-            ox[l] = ld(emb, 2 * o);
-            oy[l] = ld(emb, 2 * o + 1);
+    fn pairs8(x: __m256, y: __m256) -> [u64; LANES] {
+        let lo = _mm256_unpacklo_ps(x, y);
+        let hi = _mm256_unpackhi_ps(x, y);
+        let mut out = [0u64; LANES];
+        // SAFETY: writes exactly 8 u64 (two 32-byte stores).
+        unsafe {
+            _mm256_storeu_ps(
+                out.as_mut_ptr().cast(),
+                _mm256_permute2f128_ps::<0x20>(lo, hi),
+            );
+            _mm256_storeu_ps(
+                out.as_mut_ptr().add(4).cast(),
+                _mm256_permute2f128_ps::<0x31>(lo, hi),
+            );
         }
+        out
+    }
+
+    /// A batch of up to 8 sampled edges, prepared ahead of its updates: its
+    /// points, its negative samples (drawn in the generator's order) and their
+    /// coordinates prefetched while the batch before it is computed.
+    struct Prepared {
+        /// Lanes in use.
+        m: usize,
+        hj: [u32; LANES],
+        tl: [u32; LANES],
+        /// The negative samples of each step, and its active lanes as bits.
+        drawn: Vec<[u32; LANES]>,
+        active: Vec<i32>,
+    }
+
+    impl Prepared {
+        fn new() -> Self {
+            Self {
+                m: 0,
+                hj: [0; LANES],
+                tl: [0; LANES],
+                drawn: Vec::new(),
+                active: Vec::new(),
+            }
+        }
+    }
+
+    /// Prepares the sampled edges `ts` (indices into the chunk): reads their
+    /// points, advances their schedules, draws their negative samples and
+    /// prefetches every point the updates will read. Lanes beyond `ts.len()`
+    /// read point 0 against itself and write nothing.
+    #[target_feature(enable = "avx2,fma")]
+    fn prepare(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize], p: &mut Prepared) {
+        let emb = ch.emb;
+        p.m = ts.len();
+        p.hj = [0; LANES];
+        p.tl = [0; LANES];
+        let mut n_neg = [0usize; LANES];
+        let mut max_neg = 0usize;
+        for (l, &t) in ts.iter().enumerate() {
+            p.hj[l] = ch.head[t];
+            p.tl[l] = ch.tail[t];
+            // SAFETY: prefetches of addresses inside `emb` (points < n).
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(p.hj[l] as usize).cast());
+                _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(p.tl[l] as usize).cast());
+            }
+            let eps = ch.eps[t];
+            ch.ns[t] += eps;
+            if k.neg_on {
+                let epn = eps / k.neg_rate;
+                n_neg[l] = ((ch.ep - ch.nn[t]) / epn).max(0.0) as usize;
+                max_neg = max_neg.max(n_neg[l]);
+                ch.nn[t] += n_neg[l] as f32 * epn;
+            }
+        }
+        p.drawn.clear();
+        p.active.clear();
+        // Step s of every lane that has more than s samples, lane by lane.
+        for s in 0..max_neg {
+            let mut row = [0u32; LANES];
+            let mut bits = 0i32;
+            for (l, r) in row.iter_mut().enumerate().take(p.m) {
+                if s < n_neg[l] {
+                    bits |= 1 << l;
+                    let kk = ch.rng.below(k.n);
+                    *r = kk as u32;
+                    // SAFETY: a prefetch of an address inside `emb` (kk < n).
+                    unsafe {
+                        _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(kk).cast());
+                    }
+                }
+            }
+            p.drawn.push(row);
+            p.active.push(bits);
+        }
+    }
+
+    /// The updates of a prepared batch: each lane's positive step, then its
+    /// negative samples one after another.
+    #[target_feature(enable = "avx2,fma")]
+    fn compute(ch: &Chunk<'_>, k: &Consts, p: &Prepared) {
+        let emb = ch.emb;
         let a = _mm256_set1_ps(k.a);
         let b = _mm256_set1_ps(k.b);
         let one = _mm256_set1_ps(1.0);
         let alpha = _mm256_set1_ps(ch.alpha);
         let zero = _mm256_setzero_ps();
-        // Positive step (lanes beyond m have d2 = 0 and do not move).
-        let (mut vx, mut vy) = (load8(&cx), load8(&cy));
-        let (wx, wy) = (load8(&ox), load8(&oy));
+        // Positive step (unused lanes have d2 = 0 and do not move).
+        let (mut vx, mut vy) = gather8(emb, &p.hj);
+        let (wx, wy) = gather8(emb, &p.tl);
         let dx = _mm256_sub_ps(vx, wx);
         let dy = _mm256_sub_ps(vy, wy);
         let d2 = _mm256_fmadd_ps(dx, dx, _mm256_mul_ps(dy, dy));
@@ -512,91 +605,46 @@ mod lanes {
         let gy = _mm256_mul_ps(clip8(_mm256_mul_ps(gc, dy)), alpha);
         vx = _mm256_add_ps(vx, gx);
         vy = _mm256_add_ps(vy, gy);
-        store8(&mut ox, _mm256_sub_ps(wx, gx));
-        store8(&mut oy, _mm256_sub_ps(wy, gy));
-        store8(&mut cx, vx);
-        store8(&mut cy, vy);
-        let mut max_neg = 0usize;
-        for (l, &t) in ts.iter().enumerate() {
-            let o = ch.tail[t] as usize;
-            st(emb, 2 * o, ox[l]);
-            st(emb, 2 * o + 1, oy[l]);
-            st(emb, 2 * hj[l], cx[l]);
-            st(emb, 2 * hj[l] + 1, cy[l]);
-            let eps = ch.eps[t];
-            ch.ns[t] += eps;
-            if k.neg_on {
-                epn[l] = eps / k.neg_rate;
-                n_neg[l] = ((ch.ep - ch.nn[t]) / epn[l]).max(0.0) as usize;
-                max_neg = max_neg.max(n_neg[l]);
-            }
+        let tails = pairs8(_mm256_sub_ps(wx, gx), _mm256_sub_ps(wy, gy));
+        let heads = pairs8(vx, vy);
+        for l in 0..p.m {
+            emb[p.tl[l] as usize].store(tails[l], Ordering::Relaxed);
+            emb[p.hj[l] as usize].store(heads[l], Ordering::Relaxed);
         }
-        // Negative samples: step s of every lane that has more than s samples. The
-        // samples of up to STEPS steps are drawn first (in the same order as one at a
-        // time) and their coordinates prefetched, so that the random reads overlap
-        // instead of each stalling the lane's chain of updates.
-        const STEPS: usize = 8;
+        if p.drawn.is_empty() {
+            return;
+        }
+        // Negative samples; each step's mask is built from its bits in registers.
         let two_gb = _mm256_set1_ps(k.two_gb);
         let small = _mm256_set1_ps(0.001);
-        let mut drawn = [[0u32; LANES]; STEPS];
-        let mut px = [0.0f32; LANES];
-        let mut py = [0.0f32; LANES];
-        let mut act = [0u32; LANES];
-        let mut s0 = 0;
-        while s0 < max_neg {
-            let steps = (max_neg - s0).min(STEPS);
-            for (s, row) in drawn.iter_mut().enumerate().take(steps) {
-                for l in 0..m {
-                    if s0 + s < n_neg[l] {
-                        let kk = ch.rng.below(k.n);
-                        row[l] = kk as u32;
-                        // SAFETY: a prefetch of an address inside `emb` (kk < n).
-                        unsafe {
-                            _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(2 * kk).cast());
-                        }
-                    }
-                }
-            }
-            for (s, row) in drawn.iter().enumerate().take(steps) {
-                for l in 0..LANES {
-                    if l < m && s0 + s < n_neg[l] {
-                        let kk = row[l] as usize;
-                        px[l] = ld(emb, 2 * kk);
-                        py[l] = ld(emb, 2 * kk + 1);
-                        act[l] = u32::MAX;
-                    } else {
-                        act[l] = 0;
-                    }
-                }
-                // SAFETY: reads exactly 8 u32.
-                let mask = _mm256_castsi256_ps(unsafe { _mm256_loadu_si256(act.as_ptr().cast()) });
-                let dx = _mm256_sub_ps(vx, load8(&px));
-                let dy = _mm256_sub_ps(vy, load8(&py));
-                let d2 = _mm256_fmadd_ps(dx, dx, _mm256_mul_ps(dy, dy));
-                let pb = pow8(d2, b);
-                let gc = _mm256_div_ps(
-                    two_gb,
-                    _mm256_mul_ps(_mm256_add_ps(d2, small), _mm256_fmadd_ps(a, pb, one)),
-                );
-                let gc =
-                    _mm256_and_ps(gc, _mm256_and_ps(mask, _mm256_cmp_ps(d2, zero, _CMP_GT_OQ)));
-                vx = _mm256_fmadd_ps(clip8(_mm256_mul_ps(gc, dx)), alpha, vx);
-                vy = _mm256_fmadd_ps(clip8(_mm256_mul_ps(gc, dy)), alpha, vy);
-            }
-            s0 += steps;
+        let lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        for (row, &bits) in p.drawn.iter().zip(&p.active) {
+            let mask = _mm256_castsi256_ps(_mm256_cmpeq_epi32(
+                _mm256_and_si256(_mm256_set1_epi32(bits), lane_bit),
+                lane_bit,
+            ));
+            let (px, py) = gather8(emb, row);
+            let dx = _mm256_sub_ps(vx, px);
+            let dy = _mm256_sub_ps(vy, py);
+            let d2 = _mm256_fmadd_ps(dx, dx, _mm256_mul_ps(dy, dy));
+            let pb = pow8(d2, b);
+            let gc = _mm256_div_ps(
+                two_gb,
+                _mm256_mul_ps(_mm256_add_ps(d2, small), _mm256_fmadd_ps(a, pb, one)),
+            );
+            let gc = _mm256_and_ps(gc, _mm256_and_ps(mask, _mm256_cmp_ps(d2, zero, _CMP_GT_OQ)));
+            vx = _mm256_fmadd_ps(clip8(_mm256_mul_ps(gc, dx)), alpha, vx);
+            vy = _mm256_fmadd_ps(clip8(_mm256_mul_ps(gc, dy)), alpha, vy);
         }
-        if max_neg > 0 {
-            store8(&mut cx, vx);
-            store8(&mut cy, vy);
-            for (l, &t) in ts.iter().enumerate() {
-                st(emb, 2 * hj[l], cx[l]);
-                st(emb, 2 * hj[l] + 1, cy[l]);
-                ch.nn[t] += n_neg[l] as f32 * epn[l];
-            }
+        let heads = pairs8(vx, vy);
+        for l in 0..p.m {
+            emb[p.hj[l] as usize].store(heads[l], Ordering::Relaxed);
         }
     }
 
-    /// One epoch over a chunk, eight sampled edges at a time.
+    /// One epoch over a chunk, eight sampled edges at a time: each batch is
+    /// prepared before the one ahead of it is computed, so that its reads are
+    /// in flight meanwhile (the results are those of one batch after another).
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
@@ -606,6 +654,9 @@ mod lanes {
         let mut m = 0;
         let len = ch.ns.len();
         let ep = _mm256_set1_ps(ch.ep);
+        let mut ready = Prepared::new();
+        let mut next = Prepared::new();
+        let mut pending = false;
         let mut base = 0;
         while base < len {
             // Due edges among the next 8 (`ns <= ep`), found with one compare.
@@ -628,14 +679,25 @@ mod lanes {
                 ts[m] = t;
                 m += 1;
                 if m == LANES {
-                    batch(ch, k, &ts);
+                    prepare(ch, k, &ts, &mut next);
+                    if pending {
+                        compute(ch, k, &ready);
+                    }
+                    std::mem::swap(&mut ready, &mut next);
+                    pending = true;
                     m = 0;
                 }
             }
             base += 8;
         }
         if m > 0 {
-            batch(ch, k, &ts[..m]);
+            prepare(ch, k, &ts[..m], &mut next);
+        }
+        if pending {
+            compute(ch, k, &ready);
+        }
+        if m > 0 {
+            compute(ch, k, &next);
         }
     }
 }
