@@ -16,6 +16,9 @@ const BUCKETS: usize = 32;
 /// Leaves joined before their updates are applied (about 120k rows' worth).
 const ROUND_LEAVES: usize = 4096;
 
+/// How many rows ahead a tree split starts loading them.
+const PREFETCH_AHEAD: usize = 8;
+
 type Update = (u32, u32, f32);
 
 /// A tree's rows in leaf order, and each leaf's range in that order.
@@ -114,7 +117,12 @@ fn rp_tree<S: Space>(space: &S, seed: u64, leaf_size: usize) -> Tree {
         let plane = space.plane(order[lo + ia], order[lo + ib]);
         side.clear();
         let mut left = 0usize;
-        for &i in &order[lo..hi] {
+        let rows = &order[lo..hi];
+        for (t, &i) in rows.iter().enumerate() {
+            // Rows lie in memory in any order here: load a few ahead.
+            if let Some(&ahead) = rows.get(t + PREFETCH_AHEAD) {
+                space.prefetch(ahead);
+            }
             let m = space.margin(&plane, i);
             let s = if m > 0.0 {
                 true
@@ -169,16 +177,60 @@ fn push_bucketed(out: &mut [Vec<Update>], bucket_rows: usize, t: u32, o: u32, d:
     out[t as usize / bucket_rows].push((t, o, d));
 }
 
-/// Queues rows `i` and `j`, at distance `d`, as neighbours of each other where they
-/// beat the current worst (`thr`).
+/// What the heaps hold while updates are generated: each row's worst distance
+/// and its neighbours.
+#[derive(Clone, Copy)]
+struct Known<'a> {
+    worst: &'a [f32],
+    idx: &'a [u32],
+    k: usize,
+}
+
+impl Known<'_> {
+    /// Whether row `t`'s heap would take `o` at distance `d`: closer than its
+    /// worst and not already held (most close pairs are known after the first
+    /// iterations; queuing them would only have them refused).
+    #[inline]
+    fn wants(&self, t: u32, o: u32, d: f32) -> bool {
+        d < self.worst[t as usize] && !holds(self.idx, self.k, t, o)
+    }
+
+    fn of(heaps: &Heaps) -> Known<'_> {
+        Known {
+            worst: &heaps.worst,
+            idx: &heaps.idx,
+            k: heaps.k,
+        }
+    }
+}
+
+/// Queues rows `i` and `j`, at distance `d`, as neighbours of each other where
+/// their heaps want them.
 #[inline]
-fn push_pair(out: &mut [Vec<Update>], thr: &[f32], bucket_rows: usize, i: u32, j: u32, d: f32) {
-    if d < thr[i as usize] {
+fn push_pair(
+    out: &mut [Vec<Update>],
+    known: Known<'_>,
+    bucket_rows: usize,
+    i: u32,
+    j: u32,
+    d: f32,
+) {
+    if known.wants(i, j, d) {
         push_bucketed(out, bucket_rows, i, j, d);
     }
-    if d < thr[j as usize] {
+    if known.wants(j, i, d) {
         push_bucketed(out, bucket_rows, j, i, d);
     }
+}
+
+/// Whether row `p`'s heap (of `k` entries in `idx`) holds `q` (no early exit,
+/// so that it vectorises).
+#[inline]
+fn holds(idx: &[u32], k: usize, p: u32, q: u32) -> bool {
+    let p = p as usize;
+    idx[p * k..(p + 1) * k]
+        .iter()
+        .fold(false, |h, &x| h | (x == q))
 }
 
 /// Candidate lists with random priorities: keeps the `c` lowest-priority entries.
@@ -309,7 +361,7 @@ fn nn_descent_permuted<S: Space>(
     for (t, (order, leaves)) in trees.iter().enumerate() {
         // A round of leaves at a time keeps the pending updates small.
         for round in leaves.chunks(ROUND_LEAVES) {
-            let thr = &heaps.worst;
+            let known = Known::of(&heaps);
             let lists: Vec<Vec<Vec<Update>>> = round
                 .par_chunks(64)
                 .map(|ls| {
@@ -320,7 +372,7 @@ fn nn_descent_permuted<S: Space>(
                             for b in a + 1..leaf.len() {
                                 let (i, j) = (leaf[a], leaf[b]);
                                 let d = space.dist(i, j);
-                                push_pair(&mut out, thr, bucket_rows, i, j, d);
+                                push_pair(&mut out, known, bucket_rows, i, j, d);
                             }
                         }
                     }
@@ -426,22 +478,34 @@ fn nn_descent_permuted<S: Space>(
         let mut r0 = 0;
         while r0 < n {
             let r1 = (r0 + round).min(n);
-            let thr = &heaps.worst;
+            let known = Known::of(&heaps);
             let nodes: Vec<usize> = (r0..r1).collect();
             let lists: Vec<Vec<Vec<Update>>> = nodes
                 .par_chunks(GEN_CHUNK)
                 .map(|ch| {
                     let mut out: Vec<Vec<Update>> = vec![Vec::new(); nb];
-                    for &i in ch {
-                        let nw = &new_idx[i * max_cand..i * max_cand + new_cnt[i] as usize];
-                        let od = &old_idx[i * max_cand..i * max_cand + old_cnt[i] as usize];
+                    let cands = |i: usize| {
+                        (
+                            &new_idx[i * max_cand..i * max_cand + new_cnt[i] as usize],
+                            &old_idx[i * max_cand..i * max_cand + old_cnt[i] as usize],
+                        )
+                    };
+                    for (c, &i) in ch.iter().enumerate() {
+                        let (nw, od) = cands(i);
+                        // The next node's rows load while this one's are joined.
+                        if let Some(&next) = ch.get(c + 1) {
+                            let (nw_next, od_next) = cands(next);
+                            for &q in nw_next.iter().chain(od_next) {
+                                space.prefetch(q);
+                            }
+                        }
                         for (a, &pi) in nw.iter().enumerate() {
                             for &q in nw[a + 1..].iter().chain(od.iter()) {
                                 if pi == q {
                                     continue;
                                 }
                                 let d = space.dist(pi, q);
-                                push_pair(&mut out, thr, bucket_rows, pi, q, d);
+                                push_pair(&mut out, known, bucket_rows, pi, q, d);
                             }
                         }
                     }
