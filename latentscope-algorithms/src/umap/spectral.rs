@@ -70,9 +70,27 @@ impl Op<'_> {
     }
 }
 
-/// Orthogonalises `w` against `basis` (two passes of classical Gram-Schmidt).
-fn reorth(w: &mut [f64], basis: &[Vec<f64>]) {
-    for _ in 0..2 {
+/// Orthogonalises `w` against `basis`: two passes of classical Gram-Schmidt,
+/// or for large graphs (where each pass reads a basis of hundreds of MB) one,
+/// and a second only where the first shrank `w` by more than 10⁴ (one pass
+/// leaves it orthogonal to about that factor times machine precision, far
+/// below the residual a layout needs).
+fn reorth(w: &mut [f64], basis: &[Vec<f64>], large: bool) {
+    if !large {
+        gram_schmidt(w, basis);
+        gram_schmidt(w, basis);
+        return;
+    }
+    let before = pdot(w, w);
+    gram_schmidt(w, basis);
+    if pdot(w, w) < 1e-8 * before {
+        gram_schmidt(w, basis);
+    }
+}
+
+/// One pass of classical Gram-Schmidt of `w` against `basis`.
+fn gram_schmidt(w: &mut [f64], basis: &[Vec<f64>]) {
+    {
         let nch = w.len().div_ceil(CHUNK);
         let partials: Vec<Vec<f64>> = (0..nch)
             .into_par_iter()
@@ -179,7 +197,7 @@ pub(crate) fn spectral_layout(
     let mut rng = Rng::new(seed);
     let mut q: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
     let mut basis: Vec<Vec<f64>> = vec![v0];
-    reorth(&mut q, &basis);
+    reorth(&mut q, &basis, n > LARGE_GRAPH);
     let nq = pdot(&q, &q).sqrt();
     q.iter_mut().for_each(|v| *v /= nq);
     let mut alphas: Vec<f64> = Vec::new();
@@ -199,7 +217,7 @@ pub(crate) fn spectral_layout(
         op.apply(&q, &mut w);
         let alpha = pdot(&w, &q);
         basis.push(std::mem::take(&mut q));
-        reorth(&mut w, &basis);
+        reorth(&mut w, &basis, n > LARGE_GRAPH);
         let beta = pdot(&w, &w).sqrt();
         alphas.push(alpha);
         let m = j + 1;
