@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::error::UmapError;
 use super::knn::{KnnGraph, report};
 use super::rng::{Rng, mix};
-use super::space::Space;
+use super::space::{Space, prefetch_bytes};
 use crate::progress::Progress;
 
 const GEN_CHUNK: usize = 128;
@@ -16,7 +16,7 @@ const BUCKETS: usize = 32;
 /// Leaves joined before their updates are applied (about 120k rows' worth).
 const ROUND_LEAVES: usize = 4096;
 
-/// How many rows ahead a tree split starts loading them.
+/// How many rows (or entries) ahead a loop starts loading what it will read.
 const PREFETCH_AHEAD: usize = 8;
 
 type Update = (u32, u32, f32);
@@ -418,6 +418,22 @@ fn nn_descent_permuted<S: Space>(
                         let i_in = (lo..hi).contains(&i);
                         for s in 0..k {
                             let e = i * k + s;
+                            // The list a few entries ahead pushes into starts loading
+                            // (its row lies anywhere in this part).
+                            if let Some(&ja) = heaps_ref.idx.get(e + PREFETCH_AHEAD) {
+                                let ja = ja as usize;
+                                if (lo..hi).contains(&ja) {
+                                    let r = ja - lo;
+                                    let (ci, cp, cc) = if heaps_ref.flag[e + PREFETCH_AHEAD] {
+                                        (&*ni, &*np, &*nc)
+                                    } else {
+                                        (&*oi, &*op, &*oc)
+                                    };
+                                    prefetch_bytes(&ci[r * mc..(r + 1) * mc]);
+                                    prefetch_bytes(&cp[r * mc..(r + 1) * mc]);
+                                    prefetch_bytes(&cc[r..=r]);
+                                }
+                            }
                             let j = heaps_ref.idx[e];
                             if j == u32::MAX {
                                 continue;

@@ -39,7 +39,7 @@ pub(crate) trait Space: Sync + Sized {
 
 /// Starts loading the cache lines of `row` (x86-64; elsewhere nothing).
 #[inline]
-fn prefetch_bytes<T>(row: &[T]) {
+pub(crate) fn prefetch_bytes<T>(row: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
