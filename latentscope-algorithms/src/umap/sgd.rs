@@ -471,7 +471,7 @@ mod lanes {
     /// one 8-byte atomic read per point, no round trip through memory.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn gather8(emb: &[AtomicU64], idx: &[u32; LANES]) -> (__m256, __m256) {
+    pub(super) fn gather8(emb: &[AtomicU64], idx: &[u32; LANES]) -> (__m256, __m256) {
         let p = |l: usize| emb[idx[l] as usize].load(Ordering::Relaxed) as i64;
         // 128-bit halves: [p0 p1 | p4 p5] and [p2 p3 | p6 p7].
         let lo = _mm256_castsi256_ps(_mm256_set_epi64x(p(5), p(4), p(1), p(0)));
@@ -485,7 +485,7 @@ mod lanes {
     /// The 8 points of an x and a y vector, packed as `pack` does, in lane order.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn pairs8(x: __m256, y: __m256) -> [u64; LANES] {
+    pub(super) fn pairs8(x: __m256, y: __m256) -> [u64; LANES] {
         let lo = _mm256_unpacklo_ps(x, y);
         let hi = _mm256_unpackhi_ps(x, y);
         let mut out = [0u64; LANES];
@@ -698,6 +698,39 @@ mod lanes {
         }
         if m > 0 {
             compute(ch, k, &next);
+        }
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod lane_tests {
+    use super::lanes::{gather8, pairs8};
+    use super::pack;
+    use std::sync::atomic::AtomicU64;
+
+    /// Points read into x and y vectors come back, lane by lane, as the same packed words.
+    #[test]
+    fn gathered_points_pack_back_in_lane_order() {
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return;
+        }
+        let emb: Vec<AtomicU64> = (0..20)
+            .map(|i| AtomicU64::new(pack(i as f32 + 0.25, -(i as f32) - 0.5)))
+            .collect();
+        let idx = [3u32, 17, 0, 9, 9, 12, 1, 19];
+        // SAFETY: the features were detected above.
+        let words = unsafe {
+            let (x, y) = gather8(&emb, &idx);
+            pairs8(x, y)
+        };
+        for (l, &i) in idx.iter().enumerate() {
+            assert_eq!(
+                words[l],
+                pack(i as f32 + 0.25, -(i as f32) - 0.5),
+                "lane {l}"
+            );
         }
     }
 }
