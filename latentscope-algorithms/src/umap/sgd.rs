@@ -506,7 +506,7 @@ mod lanes {
     /// A batch of up to 8 sampled edges, prepared ahead of its updates: its
     /// points, its negative samples (drawn in the generator's order) and their
     /// coordinates prefetched while the batch before it is computed.
-    struct Prepared {
+    struct Batch {
         /// Lanes in use.
         m: usize,
         hj: [u32; LANES],
@@ -516,7 +516,7 @@ mod lanes {
         active: Vec<i32>,
     }
 
-    impl Prepared {
+    impl Batch {
         fn new() -> Self {
             Self {
                 m: 0,
@@ -533,7 +533,7 @@ mod lanes {
     /// prefetches every point the updates will read. Lanes beyond `ts.len()`
     /// read point 0 against itself and write nothing.
     #[target_feature(enable = "avx2,fma")]
-    fn prepare(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize], p: &mut Prepared) {
+    fn prepare(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize], p: &mut Batch) {
         let emb = ch.emb;
         p.m = ts.len();
         p.hj = [0; LANES];
@@ -582,7 +582,7 @@ mod lanes {
     /// The updates of a prepared batch: each lane's positive step, then its
     /// negative samples one after another.
     #[target_feature(enable = "avx2,fma")]
-    fn compute(ch: &Chunk<'_>, k: &Consts, p: &Prepared) {
+    fn compute(ch: &Chunk<'_>, k: &Consts, p: &Batch) {
         let emb = ch.emb;
         let a = _mm256_set1_ps(k.a);
         let b = _mm256_set1_ps(k.b);
@@ -654,8 +654,8 @@ mod lanes {
         let mut m = 0;
         let len = ch.ns.len();
         let ep = _mm256_set1_ps(ch.ep);
-        let mut ready = Prepared::new();
-        let mut next = Prepared::new();
+        let mut ready = Batch::new();
+        let mut next = Batch::new();
         let mut pending = false;
         let mut base = 0;
         while base < len {

@@ -90,39 +90,37 @@ fn reorth(w: &mut [f64], basis: &[Vec<f64>], large: bool) {
 
 /// One pass of classical Gram-Schmidt of `w` against `basis`.
 fn gram_schmidt(w: &mut [f64], basis: &[Vec<f64>]) {
-    {
-        let nch = w.len().div_ceil(CHUNK);
-        let partials: Vec<Vec<f64>> = (0..nch)
-            .into_par_iter()
-            .map(|c| {
-                let r = c * CHUNK..((c + 1) * CHUNK).min(w.len());
-                basis
-                    .iter()
-                    .map(|q| {
-                        q[r.clone()]
-                            .iter()
-                            .zip(&w[r.clone()])
-                            .map(|(a, b)| a * b)
-                            .sum::<f64>()
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut coef = vec![0.0; basis.len()];
-        for p in &partials {
-            for (c, v) in coef.iter_mut().zip(p) {
-                *c += v;
+    let nch = w.len().div_ceil(CHUNK);
+    let partials: Vec<Vec<f64>> = (0..nch)
+        .into_par_iter()
+        .map(|c| {
+            let r = c * CHUNK..((c + 1) * CHUNK).min(w.len());
+            basis
+                .iter()
+                .map(|q| {
+                    q[r.clone()]
+                        .iter()
+                        .zip(&w[r.clone()])
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
+                })
+                .collect()
+        })
+        .collect();
+    let mut coef = vec![0.0; basis.len()];
+    for p in &partials {
+        for (c, v) in coef.iter_mut().zip(p) {
+            *c += v;
+        }
+    }
+    w.par_chunks_mut(CHUNK).enumerate().for_each(|(c, ws)| {
+        let off = c * CHUNK;
+        for (q, &cf) in basis.iter().zip(&coef) {
+            for (t, wv) in ws.iter_mut().enumerate() {
+                *wv -= cf * q[off + t];
             }
         }
-        w.par_chunks_mut(CHUNK).enumerate().for_each(|(c, ws)| {
-            let off = c * CHUNK;
-            for (q, &cf) in basis.iter().zip(&coef) {
-                for (t, wv) in ws.iter_mut().enumerate() {
-                    *wv -= cf * q[off + t];
-                }
-            }
-        });
-    }
+    });
 }
 
 /// The edge range of each node of `g` (sorted by head, so already in CSR order).
@@ -197,7 +195,8 @@ pub(crate) fn spectral_layout(
     let mut rng = Rng::new(seed);
     let mut q: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
     let mut basis: Vec<Vec<f64>> = vec![v0];
-    reorth(&mut q, &basis, n > LARGE_GRAPH);
+    let large = n > LARGE_GRAPH;
+    reorth(&mut q, &basis, large);
     let nq = pdot(&q, &q).sqrt();
     q.iter_mut().for_each(|v| *v /= nq);
     let mut alphas: Vec<f64> = Vec::new();
@@ -207,17 +206,13 @@ pub(crate) fn spectral_layout(
     // that length, and only the rough shape of the start matters: stop at
     // the residual that is accepted anyway (smaller graphs keep the
     // tighter target, and their results).
-    let tol = if n > LARGE_GRAPH {
-        ACCEPTED_RESIDUAL
-    } else {
-        1e-4
-    };
+    let tol = if large { ACCEPTED_RESIDUAL } else { 1e-4 };
     let mut best: Option<(f64, Vec<[f64; 2]>)> = None;
     for j in 0..max_m {
         op.apply(&q, &mut w);
         let alpha = pdot(&w, &q);
         basis.push(std::mem::take(&mut q));
-        reorth(&mut w, &basis, n > LARGE_GRAPH);
+        reorth(&mut w, &basis, large);
         let beta = pdot(&w, &w).sqrt();
         alphas.push(alpha);
         let m = j + 1;
