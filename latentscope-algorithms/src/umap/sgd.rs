@@ -11,7 +11,9 @@ use rayon::prelude::*;
 use super::error::UmapError;
 use super::fuzzy::Graph;
 use super::knn::report;
-use super::rng::{Rng, mix};
+#[cfg(test)]
+use super::rng::Rng;
+use super::rng::mix;
 use crate::progress::Progress;
 
 const CHUNK: usize = 4096;
@@ -99,41 +101,95 @@ struct Consts {
     b: f32,
     two_ab: f32,
     two_gb: f32,
-    neg_rate: f32,
-    neg_on: bool,
+    /// Negative samples after each positive step.
+    n_neg: usize,
     n: usize,
 }
 
+/// The edges of one chunk, each stored once for both of its directions, and
+/// the epoch being run over them.
 struct Chunk<'a> {
-    head: &'a [u32],
-    tail: &'a [u32],
-    eps: &'a [f32],
-    ns: &'a mut [f32],
-    nn: &'a mut [f32],
+    /// One end of each edge (the lower-numbered).
+    lo: &'a [u32],
+    /// The other end.
+    hi: &'a [u32],
+    /// Each edge's weight over the largest: the samples it gets per epoch.
+    rate: &'a [f32],
     emb: &'a [AtomicU64],
-    rng: Rng,
+    draws: Draws,
+    /// This epoch and the one before, as floats (the schedule is computed from them).
     ep: f32,
+    prev: f32,
     alpha: f32,
+}
+
+/// Whether an edge sampled `rate` times per epoch is due in epoch `ep` (`prev`
+/// = `ep - 1`): umap-learn's `epoch_of_next_sample` schedule, computed rather than
+/// stored (its k-th sample falls in the first epoch at or after `k / rate`).
+#[inline(always)]
+fn due(rate: f32, ep: f32, prev: f32) -> bool {
+    (ep * rate).floor() > (prev * rate).floor()
 }
 
 const LANES: usize = 8;
 
-/// Processes up to LANES sampled edges together (portable version of `lanes::batch`): each lane
-/// runs its edge's positive step, then its negative samples one after another.
-fn batch_portable(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize]) {
+/// The golden ratio's 32-bit step (a Weyl sequence: every value once in 2³² steps).
+const PHI: u32 = 0x9E37_79B9;
+
+/// MurmurHash3's 32-bit finaliser (a bijection with full avalanche).
+#[inline(always)]
+fn fmix32(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x85EB_CA6B);
+    x ^= x >> 13;
+    x = x.wrapping_mul(0xC2B2_AE35);
+    x ^ (x >> 16)
+}
+
+/// The negative samples of one chunk in one epoch, eight at a time (one per
+/// lane): draw `i` is `fmix32(key + i·PHI)` scaled to `0..n`. Each draw is a
+/// function of its number, so the eight of a step have no chain between them
+/// and vector code makes them at once (`lanes::draw8`, the same values).
+struct Draws {
+    key: u32,
+    /// The number of the next draw.
+    next: u32,
+}
+
+impl Draws {
+    fn new(seed: u64) -> Self {
+        Self {
+            key: seed as u32,
+            next: 0,
+        }
+    }
+
+    /// The next eight draws, each in `0..n`.
+    fn below8(&mut self, n: u32) -> [u32; LANES] {
+        let mut out = [0u32; LANES];
+        for (l, o) in out.iter_mut().enumerate() {
+            let x = fmix32(
+                self.key
+                    .wrapping_add(self.next.wrapping_add(l as u32).wrapping_mul(PHI)),
+            );
+            *o = ((u64::from(x) * u64::from(n)) >> 32) as u32;
+        }
+        self.next = self.next.wrapping_add(LANES as u32);
+        out
+    }
+}
+
+/// Processes up to LANES sampled steps together (portable version of `lanes::compute`): each lane
+/// moves `heads[l]` and `tails[l]` together, then `heads[l]` away from its negative samples,
+/// one after another.
+fn batch_portable(ch: &mut Chunk<'_>, k: &Consts, heads: &[u32], tails: &[u32]) {
     let emb = ch.emb;
     let (a, b, alpha) = (k.a, k.b, ch.alpha);
-    let m = ts.len();
-    let mut hj = [0usize; LANES];
+    let m = heads.len();
     let mut cx = [0.0f32; LANES];
     let mut cy = [0.0f32; LANES];
-    let mut n_neg = [0usize; LANES];
-    let mut epn = [0.0f32; LANES];
-    let mut max_neg = 0;
-    for (l, &t) in ts.iter().enumerate() {
-        let j = ch.head[t] as usize;
-        let o = ch.tail[t] as usize;
-        hj[l] = j;
+    for l in 0..m {
+        let (j, o) = (heads[l] as usize, tails[l] as usize);
         let (mut x, mut y) = ld(emb, j);
         let (ox, oy) = ld(emb, o);
         let (dx, dy) = (x - ox, y - oy);
@@ -150,55 +206,50 @@ fn batch_portable(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize]) {
         st(emb, j, x, y);
         cx[l] = x;
         cy[l] = y;
-        let eps = ch.eps[t];
-        ch.ns[t] += eps;
-        if k.neg_on {
-            epn[l] = eps / k.neg_rate;
-            n_neg[l] = ((ch.ep - ch.nn[t]) / epn[l]).max(0.0) as usize;
-            max_neg = max_neg.max(n_neg[l]);
-        }
     }
-    for s in 0..max_neg {
+    for _ in 0..k.n_neg {
+        let drawn = ch.draws.below8(k.n as u32);
         for l in 0..m {
-            if s < n_neg[l] {
-                let kk = ch.rng.below(k.n);
-                let (px, py) = ld(emb, kk);
-                let (dx, dy) = (cx[l] - px, cy[l] - py);
-                let d2 = dx * dx + dy * dy;
-                if d2 > 0.0 {
-                    let pb = fast_pow(d2, b);
-                    let gc = k.two_gb / ((0.001 + d2) * (a * pb + 1.0));
-                    cx[l] += clip(gc * dx) * alpha;
-                    cy[l] += clip(gc * dy) * alpha;
-                }
+            let (px, py) = ld(emb, drawn[l] as usize);
+            let (dx, dy) = (cx[l] - px, cy[l] - py);
+            let d2 = dx * dx + dy * dy;
+            if d2 > 0.0 {
+                let pb = fast_pow(d2, b);
+                let gc = k.two_gb / ((0.001 + d2) * (a * pb + 1.0));
+                cx[l] += clip(gc * dx) * alpha;
+                cy[l] += clip(gc * dy) * alpha;
             }
         }
     }
-    if max_neg > 0 {
-        for (l, &t) in ts.iter().enumerate() {
-            st(emb, hj[l], cx[l], cy[l]);
-            ch.nn[t] += n_neg[l] as f32 * epn[l];
+    if k.n_neg > 0 {
+        for l in 0..m {
+            st(emb, heads[l] as usize, cx[l], cy[l]);
         }
     }
 }
 
-/// One epoch over a chunk of edges, LANES sampled edges at a time (portable version).
+/// One epoch over a chunk of edges (portable version): the due edges LANES at a
+/// time, each group first from its lower ends, then from its higher ends.
 fn run_chunk(ch: &mut Chunk<'_>, k: &Consts) {
-    let mut ts = [0usize; LANES];
+    let mut lo = [0u32; LANES];
+    let mut hi = [0u32; LANES];
     let mut m = 0;
-    for t in 0..ch.ns.len() {
-        if ch.ns[t] > ch.ep {
+    for t in 0..ch.rate.len() {
+        if !due(ch.rate[t], ch.ep, ch.prev) {
             continue;
         }
-        ts[m] = t;
+        lo[m] = ch.lo[t];
+        hi[m] = ch.hi[t];
         m += 1;
         if m == LANES {
-            batch_portable(ch, k, &ts);
+            batch_portable(ch, k, &lo, &hi);
+            batch_portable(ch, k, &hi, &lo);
             m = 0;
         }
     }
     if m > 0 {
-        batch_portable(ch, k, &ts[..m]);
+        batch_portable(ch, k, &lo[..m], &hi[..m]);
+        batch_portable(ch, k, &hi[..m], &lo[..m]);
     }
 }
 
@@ -211,9 +262,12 @@ unsafe fn run_chunk_avx2(ch: &mut Chunk<'_>, k: &Consts) {
     unsafe { lanes::run_chunk(ch, k) };
 }
 
-/// Optimises `embedding` (n x 2, row-major) in place. The graph is consumed: its
-/// arrays are replaced one at a time by the edge arrays of the optimisation, so
-/// that the two are never held in full together.
+/// Optimises `embedding` (n x 2, row-major) in place. The graph must be
+/// symmetric (each edge stored in both directions with one weight, as
+/// [`Graph`] is): each edge is kept once and, when due, sampled from both of
+/// its ends, as umap-learn samples its two directed copies in the same epochs.
+/// The graph is consumed, so that it and the optimisation's edges are never
+/// held in full together.
 pub(crate) fn optimize(
     embedding: &mut [f32],
     g: Graph,
@@ -221,60 +275,45 @@ pub(crate) fn optimize(
     progress: &dyn Progress,
 ) -> Result<(), UmapError> {
     let n = g.n;
-    let n_edges = g.weight.len();
     let n_epochs = sp.n_epochs;
-    if n_edges == 0 || n == 0 {
+    let wmax = g.weight.iter().copied().fold(0.0f32, f32::max);
+    // Each edge once (from its lower end), in the graph's (head, tail) order.
+    let once: Vec<u32> = (0..g.head.len() as u32)
+        .filter(|&e| g.head[e as usize] < g.tail[e as usize])
+        .collect();
+    let n_edges = once.len();
+    if n_edges == 0 || n == 0 || !(wmax > 0.0) {
         for e in 0..n_epochs {
             report(progress, "umap:epochs", e + 1, n_epochs)?;
         }
         return Ok(());
     }
-    let wmax = g.weight.iter().copied().fold(0.0f32, f32::max);
-    // Inside each chunk, interleave the edges of different heads (first edges of every head,
-    // then second edges, ...) so consecutive updates are independent and can overlap.
+    // Inside each chunk, interleave the edges of different lower ends (first edges
+    // of every end, then second edges, ...) so consecutive updates are independent
+    // and can overlap.
     let mut rank = vec![0u32; n_edges];
-    for e in 1..n_edges {
-        if g.head[e] == g.head[e - 1] {
-            rank[e] = rank[e - 1] + 1;
+    for t in 1..n_edges {
+        if g.head[once[t] as usize] == g.head[once[t - 1] as usize] {
+            rank[t] = rank[t - 1] + 1;
         }
     }
     let mut perm: Vec<u32> = (0..n_edges as u32).collect();
-    perm.sort_unstable_by_key(|&e| (e as usize / CHUNK, rank[e as usize], e));
+    perm.sort_unstable_by_key(|&t| (t as usize / CHUNK, rank[t as usize], t));
     drop(rank);
-    let Graph {
-        head: g_head,
-        tail: g_tail,
-        weight: g_weight,
-        ..
-    } = g;
-    let head: Vec<u32> = perm.iter().map(|&e| g_head[e as usize]).collect();
-    drop(g_head);
-    let tail: Vec<u32> = perm.iter().map(|&e| g_tail[e as usize]).collect();
-    drop(g_tail);
-    // Per edge: epochs per sample, next sample epoch, next negative-sample epoch.
-    let eps: Vec<f32> = perm
+    let pick =
+        |a: &[u32]| -> Vec<u32> { perm.iter().map(|&t| a[once[t as usize] as usize]).collect() };
+    let lo = pick(&g.head);
+    let hi = pick(&g.tail);
+    let rate: Vec<f32> = perm
         .iter()
-        .map(|&e| {
-            let ns = n_epochs as f32 * (g_weight[e as usize] / wmax);
-            if ns > 0.0 {
-                n_epochs as f32 / ns
-            } else {
-                f32::INFINITY
-            }
-        })
+        .map(|&t| g.weight[once[t as usize] as usize] / wmax)
         .collect();
-    drop((g_weight, perm));
-    let neg_rate = sp.negative_sample_rate as f32;
-    let mut next_s = eps.clone();
-    let mut next_n: Vec<f32> = eps.iter().map(|&e| e / neg_rate.max(1e-30)).collect();
+    drop((g, perm, once));
     let emb: Vec<AtomicU64> = embedding
         .chunks_exact(2)
         .map(|p| AtomicU64::new(pack(p[0], p[1])))
         .collect();
     let (a, b) = (sp.a, sp.b);
-    let two_ab = 2.0 * a * b;
-    let two_gb = 2.0 * sp.gamma * b;
-    let neg_on = sp.negative_sample_rate > 0;
     #[cfg(target_arch = "x86_64")]
     let avx2 = !sp.portable
         && std::arch::is_x86_feature_detected!("avx2")
@@ -287,43 +326,40 @@ pub(crate) fn optimize(
     let consts = Consts {
         a,
         b,
-        two_ab,
-        two_gb,
-        neg_rate,
-        neg_on,
+        two_ab: 2.0 * a * b,
+        two_gb: 2.0 * sp.gamma * b,
+        n_neg: sp.negative_sample_rate,
         n,
     };
-    for epoch in 0..n_epochs {
-        let alpha = sp.alpha0 * (1.0 - (epoch.saturating_sub(1) as f32 / n_epochs as f32));
+    // Epoch 0 samples nothing (every edge's first sample falls at or after epoch 1).
+    if n_epochs > 0 {
+        report(progress, "umap:epochs", 1, n_epochs)?;
+    }
+    for epoch in 1..n_epochs {
+        let alpha = sp.alpha0 * (1.0 - ((epoch - 1) as f32 / n_epochs as f32));
         let emb = &emb[..];
-        next_s
-            .par_chunks_mut(CHUNK)
-            .zip(next_n.par_chunks_mut(CHUNK))
-            .enumerate()
-            .for_each(|(c, (ns, nn))| {
-                let off = c * CHUNK;
-                let len = ns.len();
-                let mut chunk = Chunk {
-                    head: &head[off..off + len],
-                    tail: &tail[off..off + len],
-                    eps: &eps[off..off + len],
-                    ns,
-                    nn,
-                    emb,
-                    rng: Rng::new(mix(&[sp.seed, epoch as u64, c as u64])),
-                    ep: epoch as f32,
-                    alpha,
-                };
-                #[cfg(target_arch = "x86_64")]
-                {
-                    if avx2 {
-                        // SAFETY: the features were detected above.
-                        unsafe { run_chunk_avx2(&mut chunk, &consts) };
-                        return;
-                    }
+        (0..n_edges.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
+            let r = c * CHUNK..((c + 1) * CHUNK).min(n_edges);
+            let mut chunk = Chunk {
+                lo: &lo[r.clone()],
+                hi: &hi[r.clone()],
+                rate: &rate[r],
+                emb,
+                draws: Draws::new(mix(&[sp.seed, epoch as u64, c as u64])),
+                ep: epoch as f32,
+                prev: (epoch - 1) as f32,
+                alpha,
+            };
+            #[cfg(target_arch = "x86_64")]
+            {
+                if avx2 {
+                    // SAFETY: the features were detected above.
+                    unsafe { run_chunk_avx2(&mut chunk, &consts) };
+                    return;
                 }
-                run_chunk(&mut chunk, &consts);
-            });
+            }
+            run_chunk(&mut chunk, &consts);
+        });
         report(progress, "umap:epochs", epoch + 1, n_epochs)?;
     }
     for (o, v) in embedding.chunks_exact_mut(2).zip(&emb) {
@@ -404,7 +440,7 @@ mod tests {
 /// sequential semantics within an edge).
 #[cfg(target_arch = "x86_64")]
 mod lanes {
-    use super::{Chunk, Consts, LANES};
+    use super::{Chunk, Consts, Draws, LANES, PHI};
     use std::arch::x86_64::*;
     use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -467,6 +503,38 @@ mod lanes {
         _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-4.0)), _mm256_set1_ps(4.0))
     }
 
+    /// The next eight draws of `d` (as `Draws::below8`), in lane order.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn draw8(d: &mut Draws, n: u32) -> __m256i {
+        let step = |l: u32| (l.wrapping_mul(PHI)) as i32;
+        let lanes = _mm256_setr_epi32(
+            step(0),
+            step(1),
+            step(2),
+            step(3),
+            step(4),
+            step(5),
+            step(6),
+            step(7),
+        );
+        let base = d.key.wrapping_add(d.next.wrapping_mul(PHI));
+        d.next = d.next.wrapping_add(LANES as u32);
+        let mut x = _mm256_add_epi32(_mm256_set1_epi32(base as i32), lanes);
+        x = _mm256_xor_si256(x, _mm256_srli_epi32::<16>(x));
+        x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x85EB_CA6Bu32 as i32));
+        x = _mm256_xor_si256(x, _mm256_srli_epi32::<13>(x));
+        x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0xC2B2_AE35u32 as i32));
+        x = _mm256_xor_si256(x, _mm256_srli_epi32::<16>(x));
+        // The high half of x·n, lane by lane: even lanes' products shifted
+        // down, odd lanes' products kept in their high halves.
+        let nn = _mm256_set1_epi64x(i64::from(n));
+        let even = _mm256_srli_epi64::<32>(_mm256_mul_epu32(x, nn));
+        let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(x), nn);
+        let high = _mm256_set1_epi64x(-1i64 << 32);
+        _mm256_or_si256(even, _mm256_and_si256(odd, high))
+    }
+
     /// The coordinates of 8 points (`idx`), as an x vector and a y vector:
     /// one 8-byte atomic read per point, no round trip through memory.
     #[target_feature(enable = "avx2,fma")]
@@ -503,79 +571,65 @@ mod lanes {
         out
     }
 
-    /// A batch of up to 8 sampled edges, prepared ahead of its updates: its
+    /// A batch of up to 8 sampled steps, prepared ahead of its updates: its
     /// points, its negative samples (drawn in the generator's order) and their
     /// coordinates prefetched while the batch before it is computed.
     struct Batch {
+        /// Lanes in use, as bits.
+        active: i32,
         /// Lanes in use.
         m: usize,
         hj: [u32; LANES],
         tl: [u32; LANES],
-        /// The negative samples of each step, and its active lanes as bits.
+        /// The negative samples of each step.
         drawn: Vec<[u32; LANES]>,
-        active: Vec<i32>,
     }
 
     impl Batch {
         fn new() -> Self {
             Self {
+                active: 0,
                 m: 0,
                 hj: [0; LANES],
                 tl: [0; LANES],
                 drawn: Vec::new(),
-                active: Vec::new(),
             }
         }
     }
 
-    /// Prepares the sampled edges `ts` (indices into the chunk): reads their
-    /// points, advances their schedules, draws their negative samples and
-    /// prefetches every point the updates will read. Lanes beyond `ts.len()`
-    /// read point 0 against itself and write nothing.
+    /// Prepares the steps from `heads` towards `tails`: draws their negative
+    /// samples and prefetches every point the updates will read. Lanes beyond
+    /// `heads.len()` read point 0 against itself and write nothing.
     #[target_feature(enable = "avx2,fma")]
-    fn prepare(ch: &mut Chunk<'_>, k: &Consts, ts: &[usize], p: &mut Batch) {
+    fn prepare(ch: &mut Chunk<'_>, k: &Consts, heads: &[u32], tails: &[u32], p: &mut Batch) {
         let emb = ch.emb;
-        p.m = ts.len();
+        p.m = heads.len();
+        p.active = (1i32 << p.m) - 1;
         p.hj = [0; LANES];
         p.tl = [0; LANES];
-        let mut n_neg = [0usize; LANES];
-        let mut max_neg = 0usize;
-        for (l, &t) in ts.iter().enumerate() {
-            p.hj[l] = ch.head[t];
-            p.tl[l] = ch.tail[t];
+        p.hj[..p.m].copy_from_slice(heads);
+        p.tl[..p.m].copy_from_slice(tails);
+        for l in 0..p.m {
             // SAFETY: prefetches of addresses inside `emb` (points < n).
             unsafe {
                 _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(p.hj[l] as usize).cast());
                 _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(p.tl[l] as usize).cast());
             }
-            let eps = ch.eps[t];
-            ch.ns[t] += eps;
-            if k.neg_on {
-                let epn = eps / k.neg_rate;
-                n_neg[l] = ((ch.ep - ch.nn[t]) / epn).max(0.0) as usize;
-                max_neg = max_neg.max(n_neg[l]);
-                ch.nn[t] += n_neg[l] as f32 * epn;
-            }
         }
         p.drawn.clear();
-        p.active.clear();
-        // Step s of every lane that has more than s samples, lane by lane.
-        for s in 0..max_neg {
+        for _ in 0..k.n_neg {
             let mut row = [0u32; LANES];
-            let mut bits = 0i32;
-            for (l, r) in row.iter_mut().enumerate().take(p.m) {
-                if s < n_neg[l] {
-                    bits |= 1 << l;
-                    let kk = ch.rng.below(k.n);
-                    *r = kk as u32;
-                    // SAFETY: a prefetch of an address inside `emb` (kk < n).
-                    unsafe {
-                        _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(kk).cast());
-                    }
+            // SAFETY: writes exactly 8 u32.
+            unsafe {
+                _mm256_storeu_si256(row.as_mut_ptr().cast(), draw8(&mut ch.draws, k.n as u32))
+            };
+            for &kk in &row[..p.m] {
+                // SAFETY: a prefetch of an address inside `emb` (kk < n).
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(kk as usize).cast());
                 }
             }
             p.drawn.push(row);
-            p.active.push(bits);
         }
     }
 
@@ -614,15 +668,15 @@ mod lanes {
         if p.drawn.is_empty() {
             return;
         }
-        // Negative samples; each step's mask is built from its bits in registers.
+        // Negative samples (unused lanes masked off).
         let two_gb = _mm256_set1_ps(k.two_gb);
         let small = _mm256_set1_ps(0.001);
         let lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-        for (row, &bits) in p.drawn.iter().zip(&p.active) {
-            let mask = _mm256_castsi256_ps(_mm256_cmpeq_epi32(
-                _mm256_and_si256(_mm256_set1_epi32(bits), lane_bit),
-                lane_bit,
-            ));
+        let mask = _mm256_castsi256_ps(_mm256_cmpeq_epi32(
+            _mm256_and_si256(_mm256_set1_epi32(p.active), lane_bit),
+            lane_bit,
+        ));
+        for row in &p.drawn {
             let (px, py) = gather8(emb, row);
             let dx = _mm256_sub_ps(vx, px);
             let dy = _mm256_sub_ps(vy, py);
@@ -642,71 +696,106 @@ mod lanes {
         }
     }
 
-    /// One epoch over a chunk, eight sampled edges at a time: each batch is
-    /// prepared before the one ahead of it is computed, so that its reads are
-    /// in flight meanwhile (the results are those of one batch after another).
+    /// One epoch over a chunk: the due edges eight at a time, each group
+    /// stepped first from its lower ends, then from its higher ends. Each batch
+    /// is prepared before the one ahead of it is computed, so that its reads
+    /// are in flight meanwhile (the results are those of one batch after
+    /// another).
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn run_chunk(ch: &mut Chunk<'_>, k: &Consts) {
-        let mut ts = [0usize; LANES];
-        let mut m = 0;
-        let len = ch.ns.len();
+        let len = ch.rate.len();
+        let mut ch_due: Vec<u32> = Vec::with_capacity(len);
         let ep = _mm256_set1_ps(ch.ep);
+        let prev = _mm256_set1_ps(ch.prev);
         let mut ready = Batch::new();
         let mut next = Batch::new();
         let mut pending = false;
+        // Prepares the next batch, computes the one before it.
+        let mut step = |ch: &mut Chunk<'_>, heads: &[u32], tails: &[u32]| {
+            prepare(ch, k, heads, tails, &mut next);
+            if pending {
+                compute(ch, k, &ready);
+            }
+            std::mem::swap(&mut ready, &mut next);
+            pending = true;
+        };
+        // The due edges, found eight at a time with two roundings and one compare.
+        ch_due.clear();
         let mut base = 0;
         while base < len {
-            // Due edges among the next 8 (`ns <= ep`), found with one compare.
             let mut bits = if base + 8 <= len {
-                // SAFETY: reads 8 floats at base..base + 8 < len.
-                let v = unsafe { _mm256_loadu_ps(ch.ns.as_ptr().add(base)) };
-                _mm256_movemask_ps(_mm256_cmp_ps(v, ep, _CMP_LE_OQ)) as u32
+                // SAFETY: reads 8 floats at base..base + 8 <= len.
+                let r = unsafe { _mm256_loadu_ps(ch.rate.as_ptr().add(base)) };
+                let now = _mm256_floor_ps(_mm256_mul_ps(ep, r));
+                let before = _mm256_floor_ps(_mm256_mul_ps(prev, r));
+                _mm256_movemask_ps(_mm256_cmp_ps(now, before, _CMP_GT_OQ)) as u32
             } else {
                 let mut b = 0u32;
                 for t in base..len {
-                    if ch.ns[t] <= ch.ep {
+                    if super::due(ch.rate[t], ch.ep, ch.prev) {
                         b |= 1 << (t - base);
                     }
                 }
                 b
             };
             while bits != 0 {
-                let t = base + bits.trailing_zeros() as usize;
+                ch_due.push((base + bits.trailing_zeros() as usize) as u32);
                 bits &= bits - 1;
-                ts[m] = t;
-                m += 1;
-                if m == LANES {
-                    prepare(ch, k, &ts, &mut next);
-                    if pending {
-                        compute(ch, k, &ready);
-                    }
-                    std::mem::swap(&mut ready, &mut next);
-                    pending = true;
-                    m = 0;
-                }
             }
             base += 8;
         }
-        if m > 0 {
-            prepare(ch, k, &ts[..m], &mut next);
+        // Every due edge from its lower end, then every one from its higher end.
+        for (from, to) in [(ch.lo, ch.hi), (ch.hi, ch.lo)] {
+            for group in ch_due.chunks(LANES) {
+                let mut heads = [0u32; LANES];
+                let mut tails = [0u32; LANES];
+                for (l, &t) in group.iter().enumerate() {
+                    heads[l] = from[t as usize];
+                    tails[l] = to[t as usize];
+                }
+                let m = group.len();
+                step(ch, &heads[..m], &tails[..m]);
+            }
         }
         if pending {
             compute(ch, k, &ready);
-        }
-        if m > 0 {
-            compute(ch, k, &next);
         }
     }
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod lane_tests {
-    use super::lanes::{gather8, pairs8};
-    use super::pack;
+    use super::lanes::{draw8, gather8, pairs8};
+    use super::{Draws, pack};
+    use std::arch::x86_64::_mm256_storeu_si256;
     use std::sync::atomic::AtomicU64;
+
+    /// The vector draws are the scalar ones, in range, and spread over `0..n`.
+    #[test]
+    fn vector_draws_are_the_scalar_draws() {
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return;
+        }
+        let n = 1000u32;
+        let (mut a, mut b) = (Draws::new(0xDEAD_BEEF_1234), Draws::new(0xDEAD_BEEF_1234));
+        let mut counts = vec![0u32; n as usize];
+        for _ in 0..10_000 {
+            let mut v = [0u32; 8];
+            // SAFETY: the features were detected above; writes exactly 8 u32.
+            unsafe { _mm256_storeu_si256(v.as_mut_ptr().cast(), draw8(&mut a, n)) };
+            assert_eq!(v, b.below8(n));
+            for x in v {
+                counts[x as usize] += 1;
+            }
+        }
+        // 80 expected per value: every value drawn, none more than twice that.
+        assert!(counts.iter().all(|&c| c > 20 && c < 160), "{counts:?}");
+    }
 
     /// Points read into x and y vectors come back, lane by lane, as the same packed words.
     #[test]
