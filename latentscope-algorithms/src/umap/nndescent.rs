@@ -393,10 +393,20 @@ fn nn_descent_permuted<S: Space>(
     let mut old_pri = vec![0u32; n * max_cand];
     let mut old_cnt = vec![0u32; n];
     for it in 0..max_iters {
+        // Rows that will have new candidates: only they are joined, so only they
+        // need their old candidates (late iterations have few).
+        let mut joined = vec![false; n];
+        for (e, (&f, &j)) in heaps.flag.iter().zip(&heaps.idx).enumerate() {
+            if f && j != u32::MAX {
+                joined[e / k] = true;
+                joined[j as usize] = true;
+            }
+        }
         // Build candidate lists: each part of the rows scans all edges, keeping those that touch
         // it; every row sees its pushes in the same global order whatever the partition.
         {
             let heaps_ref = &heaps;
+            let joined = &joined;
             let parts = rayon::current_num_threads().clamp(1, 16);
             let part_rows = n.div_ceil(parts).max(1);
             new_idx
@@ -422,9 +432,10 @@ fn nn_descent_permuted<S: Space>(
                             // (its row lies anywhere in this part).
                             if let Some(&ja) = heaps_ref.idx.get(e + PREFETCH_AHEAD) {
                                 let ja = ja as usize;
-                                if (lo..hi).contains(&ja) {
+                                let fresh = heaps_ref.flag[e + PREFETCH_AHEAD];
+                                if (lo..hi).contains(&ja) && (fresh || joined[ja]) {
                                     let r = ja - lo;
-                                    let (ci, cp, cc) = if heaps_ref.flag[e + PREFETCH_AHEAD] {
+                                    let (ci, cp, cc) = if fresh {
                                         (&*ni, &*np, &*nc)
                                     } else {
                                         (&*oi, &*op, &*oc)
@@ -439,12 +450,13 @@ fn nn_descent_permuted<S: Space>(
                                 continue;
                             }
                             let ju = j as usize;
-                            let j_in = (lo..hi).contains(&ju);
+                            let isnew = heaps_ref.flag[e];
+                            let i_in = i_in && (isnew || joined[i]);
+                            let j_in = (lo..hi).contains(&ju) && (isnew || joined[ju]);
                             if !i_in && !j_in {
                                 continue;
                             }
                             let pr = cheap_hash(it_seed, i as u32, j);
-                            let isnew = heaps_ref.flag[e];
                             let (ci, cp, cc) = if isnew {
                                 (&mut *ni, &mut *np, &mut *nc)
                             } else {
