@@ -97,6 +97,15 @@ pub(crate) fn fuzzy_simplicial_set(knn: &KnnGraph, n_neighbors: usize) -> Graph 
         };
         (w > 0.0).then_some((j, w))
     };
+    // Each kNN edge's strength, computed once in parallel (0: no edge).
+    let strengths: Vec<f32> = (0..n * kk)
+        .into_par_iter()
+        .map(|e| strength(e / kk, e % kk).map_or(0.0, |(_, w)| w))
+        .collect();
+    let strength = |i: usize, t: usize| -> Option<(u32, f32)> {
+        let w = strengths[i * kk + t];
+        (w > 0.0).then(|| (knn.indices[[i, t]], w))
+    };
     // Rows: i's own edges and the reversed edges of every row that lists i.
     let mut start = vec![0usize; n + 1];
     for i in 0..n {
@@ -127,7 +136,7 @@ pub(crate) fn fuzzy_simplicial_set(knn: &KnnGraph, n_neighbors: usize) -> Graph 
             }
         }
     }
-    drop(fill);
+    drop((fill, strengths));
     // Sort each row by tail and merge each pair of equal tails (one edge listed from
     // both ends) into their union; `kept` is the row's length afterwards.
     let mut rows: Vec<(&mut [u32], &mut [f32])> = Vec::with_capacity(n);

@@ -441,6 +441,9 @@ mod tests {
 #[cfg(target_arch = "x86_64")]
 mod lanes {
     use super::{Chunk, Consts, Draws, LANES, PHI};
+
+    /// How many edges ahead of the due scan their ends are prefetched.
+    const AHEAD: usize = 64;
     use std::arch::x86_64::*;
     use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -726,6 +729,15 @@ mod lanes {
         ch_due.clear();
         let mut base = 0;
         while base < len {
+            // The edges' ends, read below for the due ones, start loading (one
+            // line of each array per 16 edges).
+            if base % 16 == 0 && base + AHEAD < len {
+                // SAFETY: prefetches of addresses inside the chunk's arrays.
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>(ch.lo.as_ptr().add(base + AHEAD).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(ch.hi.as_ptr().add(base + AHEAD).cast());
+                }
+            }
             let mut bits = if base + 8 <= len {
                 // SAFETY: reads 8 floats at base..base + 8 <= len.
                 let r = unsafe { _mm256_loadu_ps(ch.rate.as_ptr().add(base)) };
