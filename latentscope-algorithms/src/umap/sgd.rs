@@ -137,7 +137,10 @@ fn due(rate: f32, ep: f32, prev: f32) -> bool {
 /// one fewer on the first step).
 #[inline(always)]
 fn negatives(rate: f32, ep: f32, neg_rate: f32) -> usize {
-    let clock = |t: f32| (neg_rate * rate * t).floor() - 1.0;
+    // In f64, as umap-learn keeps its clocks: products like 0.99 · 5 · 100
+    // land on the integer there.
+    let (rate, ep) = (f64::from(rate), f64::from(ep));
+    let clock = |t: f64| (f64::from(neg_rate) * rate * t).floor() - 1.0;
     let step = (ep * rate).floor();
     let before = if step >= 2.0 {
         clock(((step - 1.0) / rate).ceil())
@@ -429,6 +432,48 @@ mod tests {
             assert!(
                 near * 5.0 < far,
                 "portable {portable}: near {near} far {far}"
+            );
+        }
+    }
+
+    /// The computed schedule is umap-learn's bookkeeping: each edge is sampled
+    /// in the same epochs, with the same negative-sample counts, as its
+    /// `epoch_of_next_sample` and `epoch_of_next_negative_sample` arrays give
+    /// (weights whose multiples land exactly on an epoch, like 0.7 · 10, fall
+    /// either side there depending on rounding; these do not).
+    #[test]
+    fn schedule_is_umap_learns_bookkeeping() {
+        let (n_epochs, neg_rate) = (200usize, 5.0f64);
+        for &w in &[
+            1.0f32, 0.9937, 0.7313, 0.5, 0.4129, 0.25, 0.1093, 0.0371, 0.00613, 0.004,
+        ] {
+            let eps = 1.0 / f64::from(w);
+            let epn = eps / neg_rate;
+            let (mut next, mut next_neg) = (eps, epn);
+            let (mut samples, mut negs) = (0, 0);
+            for ep in 1..n_epochs {
+                let reference = next <= ep as f64;
+                let ours = due(w, ep as f32, (ep - 1) as f32);
+                assert_eq!(ours, reference, "weight {w}, epoch {ep}");
+                if reference {
+                    next += eps;
+                    let n_neg = ((ep as f64 - next_neg) / epn).max(0.0) as usize;
+                    next_neg += n_neg as f64 * epn;
+                    assert_eq!(
+                        negatives(w, ep as f32, neg_rate as f32),
+                        n_neg,
+                        "weight {w}, epoch {ep}"
+                    );
+                    samples += 1;
+                    negs += n_neg;
+                }
+            }
+            assert!(w < 1.0 / n_epochs as f32 || samples > 0, "weight {w}");
+            // The negative-sample clock runs at `rate · neg_rate` per epoch.
+            let expected = neg_rate * f64::from(w) * (n_epochs - 1) as f64;
+            assert!(
+                samples == 0 || (negs as f64 - expected).abs() <= neg_rate + 1.0,
+                "weight {w}: {negs} negative samples, {expected} expected"
             );
         }
     }
