@@ -116,18 +116,42 @@ struct Chunk<'a> {
     rate: &'a [f32],
     emb: &'a [AtomicU64],
     draws: Draws,
-    /// This epoch and the one before, as floats (the schedule is computed from them).
+    /// This epoch, as a float (the schedule is computed from it).
     ep: f32,
-    prev: f32,
     alpha: f32,
 }
 
-/// Whether an edge sampled `rate` times per epoch is due in epoch `ep` (`prev`
-/// = `ep - 1`): umap-learn's `epoch_of_next_sample` schedule, computed rather than
+/// Whether an edge sampled `rate` times per epoch is due in epoch `ep`: umap-learn's `epoch_of_next_sample` schedule, computed rather than
 /// stored (its k-th sample falls in the first epoch at or after `k / rate`).
 #[inline(always)]
-fn due(rate: f32, ep: f32, prev: f32) -> bool {
-    (ep * rate).floor() > (prev * rate).floor()
+fn due(rate: f32, ep: f32) -> bool {
+    (ep * rate).floor() > ((ep - 1.0) * rate).floor()
+}
+
+/// Up to LANES due edges of a chunk (`ts`, indices into it), side by side.
+struct Group {
+    m: usize,
+    heads: [u32; LANES],
+    tails: [u32; LANES],
+    rates: [f32; LANES],
+}
+
+impl Group {
+    fn of(ch: &Chunk<'_>, ts: &[u32]) -> Self {
+        let mut g = Group {
+            m: ts.len(),
+            heads: [0; LANES],
+            tails: [0; LANES],
+            rates: [0.0; LANES],
+        };
+        for (l, &t) in ts.iter().enumerate() {
+            let t = t as usize;
+            g.heads[l] = ch.head[t];
+            g.tails[l] = ch.tail[t];
+            g.rates[l] = ch.rate[t];
+        }
+        g
+    }
 }
 
 /// The negative samples of an edge's step in epoch `ep`, counted as umap-learn
@@ -260,14 +284,12 @@ fn batch_portable(ch: &mut Chunk<'_>, k: &Consts, heads: &[u32], tails: &[u32], 
 
 /// One epoch over a chunk of edges (portable version): the due edges LANES at a time.
 fn run_chunk(ch: &mut Chunk<'_>, k: &Consts) {
-    let due: Vec<usize> = (0..ch.rate.len())
-        .filter(|&t| due(ch.rate[t], ch.ep, ch.prev))
+    let due: Vec<u32> = (0..ch.rate.len() as u32)
+        .filter(|&t| due(ch.rate[t as usize], ch.ep))
         .collect();
-    for group in due.chunks(LANES) {
-        let heads: Vec<u32> = group.iter().map(|&t| ch.head[t]).collect();
-        let tails: Vec<u32> = group.iter().map(|&t| ch.tail[t]).collect();
-        let rates: Vec<f32> = group.iter().map(|&t| ch.rate[t]).collect();
-        batch_portable(ch, k, &heads, &tails, &rates);
+    for ts in due.chunks(LANES) {
+        let g = Group::of(ch, ts);
+        batch_portable(ch, k, &g.heads[..g.m], &g.tails[..g.m], &g.rates[..g.m]);
     }
 }
 
@@ -361,7 +383,6 @@ pub(crate) fn optimize(
                 emb,
                 draws: Draws::new(mix(&[sp.seed, epoch as u64, c as u64])),
                 ep: epoch as f32,
-                prev: (epoch - 1) as f32,
                 alpha,
             };
             #[cfg(target_arch = "x86_64")]
@@ -453,7 +474,7 @@ mod tests {
             let (mut samples, mut negs) = (0, 0);
             for ep in 1..n_epochs {
                 let reference = next <= ep as f64;
-                let ours = due(w, ep as f32, (ep - 1) as f32);
+                let ours = due(w, ep as f32);
                 assert_eq!(ours, reference, "weight {w}, epoch {ep}");
                 if reference {
                     next += eps;
@@ -496,7 +517,7 @@ mod tests {
 /// sequential semantics within an edge).
 #[cfg(target_arch = "x86_64")]
 mod lanes {
-    use super::{Chunk, Consts, Draws, LANES, PHI};
+    use super::{Chunk, Consts, Draws, Group, LANES, PHI};
 
     /// How many edges ahead of the due scan their ends are prefetched.
     const AHEAD: usize = 64;
@@ -785,7 +806,7 @@ mod lanes {
         let len = ch.rate.len();
         let mut ch_due: Vec<u32> = Vec::with_capacity(len);
         let ep = _mm256_set1_ps(ch.ep);
-        let prev = _mm256_set1_ps(ch.prev);
+        let prev = _mm256_set1_ps(ch.ep - 1.0);
         let mut ready = Batch::new();
         let mut next = Batch::new();
         let mut pending = false;
@@ -820,7 +841,7 @@ mod lanes {
             } else {
                 let mut b = 0u32;
                 for t in base..len {
-                    if super::due(ch.rate[t], ch.ep, ch.prev) {
+                    if super::due(ch.rate[t], ch.ep) {
                         b |= 1 << (t - base);
                     }
                 }
@@ -832,17 +853,9 @@ mod lanes {
             }
             base += 8;
         }
-        for group in ch_due.chunks(LANES) {
-            let mut heads = [0u32; LANES];
-            let mut tails = [0u32; LANES];
-            let mut rates = [0f32; LANES];
-            for (l, &t) in group.iter().enumerate() {
-                heads[l] = ch.head[t as usize];
-                tails[l] = ch.tail[t as usize];
-                rates[l] = ch.rate[t as usize];
-            }
-            let m = group.len();
-            step(ch, &heads[..m], &tails[..m], &rates[..m]);
+        for ts in ch_due.chunks(LANES) {
+            let g = Group::of(ch, ts);
+            step(ch, &g.heads[..g.m], &g.tails[..g.m], &g.rates[..g.m]);
         }
         if pending {
             compute(ch, k, &ready);
