@@ -195,6 +195,14 @@ impl Known<'_> {
         d < self.worst[t as usize] && !holds(self.idx, self.k, t, o)
     }
 
+    /// Starts loading what [`Known::wants`] reads of row `t`.
+    #[inline]
+    fn prefetch(&self, t: u32) {
+        let t = t as usize;
+        prefetch_bytes(&self.worst[t..=t]);
+        prefetch_bytes(&self.idx[t * self.k..(t + 1) * self.k]);
+    }
+
     fn of(heaps: &Heaps) -> Known<'_> {
         Known {
             worst: &heaps.worst,
@@ -525,6 +533,7 @@ fn nn_descent_permuted<S: Space>(
                             let (nw_next, od_next) = cands(next);
                             for &q in nw_next.iter().chain(od_next) {
                                 space.prefetch(q);
+                                known.prefetch(q);
                             }
                         }
                         for (a, &pi) in nw.iter().enumerate() {

@@ -189,7 +189,9 @@ impl Space for Quantized {
 
     #[inline]
     fn prefetch(&self, i: u32) {
-        prefetch_bytes(self.row(i as usize));
+        let i = i as usize;
+        prefetch_bytes(self.row(i));
+        prefetch_bytes(&self.inv[i..=i]);
     }
 
     fn n(&self) -> usize {
