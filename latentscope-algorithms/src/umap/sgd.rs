@@ -840,6 +840,31 @@ mod lanes {
         _mm256_min_epu32(p, _mm256_sub_epi32(p, _mm256_set1_epi32(d.n as i32)))
     }
 
+    /// Whether two groups of steps move a point in common (eight compares at
+    /// a time).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn shares_point(a: &Group, b: &Group) -> bool {
+        if a.m == 0 || b.m == 0 {
+            return false;
+        }
+        // `a`'s unused lanes hold a point no input has (at most 2^32 - 2 rows).
+        let lanes = |g: &Group, v: &[u32; LANES], unused: u32| {
+            let mut w = [unused; LANES];
+            w[..g.m].copy_from_slice(&v[..g.m]);
+            // SAFETY: reads exactly 8 u32.
+            unsafe { _mm256_loadu_si256(w.as_ptr().cast()) }
+        };
+        let (ah, at) = (lanes(a, &a.heads, u32::MAX), lanes(a, &a.tails, u32::MAX));
+        let mut hit = _mm256_setzero_si256();
+        for p in b.heads[..b.m].iter().chain(&b.tails[..b.m]) {
+            let p = _mm256_set1_epi32(*p as i32);
+            hit = _mm256_or_si256(hit, _mm256_cmpeq_epi32(p, ah));
+            hit = _mm256_or_si256(hit, _mm256_cmpeq_epi32(p, at));
+        }
+        _mm256_testz_si256(hit, hit) == 0
+    }
+
     /// The coordinates of 8 points (`idx`), as an x vector and a y vector:
     /// one 8-byte atomic read per point, no round trip through memory.
     #[target_feature(enable = "avx2,fma")]
@@ -1094,9 +1119,8 @@ mod lanes {
         let mut pending = false;
         // Prepares the next two batches (of up to 2 · LANES due edges),
         // computes the two before them.
-        let mut step = |ch: &mut Chunk<'_>, first: &[u32], second: &[u32]| {
-            for (b, part) in next.iter_mut().zip([first, second]) {
-                let g = Group::of(ch, part);
+        let mut step = |ch: &mut Chunk<'_>, first: &Group, second: &Group| {
+            for (b, g) in next.iter_mut().zip([first, second]) {
                 prepare(ch, k, &g.heads[..g.m], &g.tails[..g.m], &g.rates[..g.m], b);
             }
             if pending {
@@ -1141,22 +1165,17 @@ mod lanes {
         }
         for ts in ch_due.chunks(2 * LANES) {
             let (first, second) = ts.split_at(ts.len().min(LANES));
+            let (g1, g2) = (Group::of(ch, first), Group::of(ch, second));
             // Two batches run side by side only where they share no point:
             // their steps read their points before either writes, so a point
             // moved by both would keep only one move (at 703k points, pairing
             // every two batches lost 0.006 of trustworthiness).
-            let shared = second.iter().any(|&t| {
-                let (h, o) = (ch.head[t as usize], ch.tail[t as usize]);
-                first.iter().any(|&u| {
-                    let (h2, o2) = (ch.head[u as usize], ch.tail[u as usize]);
-                    h == h2 || h == o2 || o == h2 || o == o2
-                })
-            });
-            if shared {
-                step(ch, first, &[]);
-                step(ch, second, &[]);
+            if shares_point(&g1, &g2) {
+                let none = Group::of(ch, &[]);
+                step(ch, &g1, &none);
+                step(ch, &g2, &none);
             } else {
-                step(ch, first, second);
+                step(ch, &g1, &g2);
             }
         }
         if pending {
@@ -1167,8 +1186,8 @@ mod lanes {
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod lane_tests {
-    use super::lanes::{draw8, gather8, pairs8};
-    use super::{Draws, pack};
+    use super::lanes::{draw8, gather8, pairs8, shares_point};
+    use super::{Draws, Group, LANES, pack};
     use std::arch::x86_64::_mm256_storeu_si256;
     use std::sync::atomic::AtomicU64;
 
@@ -1207,6 +1226,52 @@ mod lane_tests {
         }
         // 80 expected per value: every value drawn, none more than twice that.
         assert!(counts.iter().all(|&c| c > 20 && c < 160), "{counts:?}");
+    }
+
+    /// The vector check finds exactly the groups of steps that move a point
+    /// in common (heads or tails, partly filled groups included).
+    #[test]
+    fn shared_points_are_found() {
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return;
+        }
+        let mut rng = super::Rng::new(9);
+        let mut group = |m: usize| {
+            let mut g = Group {
+                m,
+                heads: [0; LANES],
+                tails: [0; LANES],
+                rates: [0.0; LANES],
+            };
+            for l in 0..m {
+                g.heads[l] = rng.below(300) as u32;
+                g.tails[l] = rng.below(300) as u32;
+            }
+            g
+        };
+        let (mut shared, mut apart) = (0, 0);
+        for t in 0..4000 {
+            let (a, b) = (group(1 + t % LANES), group(t % (LANES + 1)));
+            let pa: Vec<u32> = a.heads[..a.m]
+                .iter()
+                .chain(&a.tails[..a.m])
+                .copied()
+                .collect();
+            let expected = b.heads[..b.m]
+                .iter()
+                .chain(&b.tails[..b.m])
+                .any(|p| pa.contains(p));
+            // SAFETY: the features were detected above.
+            assert_eq!(unsafe { shares_point(&a, &b) }, expected, "case {t}");
+            if expected {
+                shared += 1;
+            } else {
+                apart += 1;
+            }
+        }
+        assert!(shared > 100 && apart > 100, "{shared} {apart}");
     }
 
     /// Points read into x and y vectors come back, lane by lane, as the same packed words.
