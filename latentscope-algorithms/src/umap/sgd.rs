@@ -3,6 +3,10 @@
 //!
 //! Each chunk draws its negative samples from its own generator seeded by (seed, epoch, chunk),
 //! so a one-thread run is bit-reproducible.
+//!
+//! At scale ([`WINDOWED_FROM`] points) the points are renumbered in a random order and each
+//! chunk's negative samples in an epoch come from one cached window of them
+//! ([`NEGATIVE_WINDOW`]): each draw stays uniform over all points, but the reads hit the cache.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -518,6 +522,20 @@ pub(crate) fn optimize(
 mod tests {
     use super::*;
 
+    /// umap-learn's settings for `min_dist = 0.1`, seed 1.
+    fn params(n_epochs: usize, portable: bool) -> SgdParams {
+        SgdParams {
+            a: 1.577,
+            b: 0.895,
+            gamma: 1.0,
+            alpha0: 1.0,
+            negative_sample_rate: 5,
+            n_epochs,
+            seed: 1,
+            portable,
+        }
+    }
+
     /// Both code paths pull graph neighbours together relative to random pairs.
     #[test]
     fn both_paths_contract_edges() {
@@ -541,17 +559,7 @@ mod tests {
         for portable in [false, true] {
             let mut rng = Rng::new(3);
             let mut emb: Vec<f32> = (0..2 * n).map(|_| (rng.uniform() * 10.0) as f32).collect();
-            let sp = SgdParams {
-                a: 1.577,
-                b: 0.895,
-                gamma: 1.0,
-                alpha0: 1.0,
-                negative_sample_rate: 5,
-                n_epochs: 200,
-                seed: 1,
-                portable,
-            };
-            optimize(&mut emb, g.clone(), &sp, &NoProgress).unwrap();
+            optimize(&mut emb, g.clone(), &params(200, portable), &NoProgress).unwrap();
             assert!(emb.iter().all(|v| v.is_finite()));
             let d = |i: usize, j: usize| {
                 ((emb[2 * i] - emb[2 * j]).powi(2) + (emb[2 * i + 1] - emb[2 * j + 1]).powi(2))
@@ -692,17 +700,7 @@ mod tests {
         let before = near(&emb);
         for portable in [false, true] {
             let mut out = emb.clone();
-            let sp = SgdParams {
-                a: 1.577,
-                b: 0.895,
-                gamma: 1.0,
-                alpha0: 1.0,
-                negative_sample_rate: 5,
-                n_epochs: 20,
-                seed: 1,
-                portable,
-            };
-            optimize(&mut out, g.clone(), &sp, &NoProgress).unwrap();
+            optimize(&mut out, g.clone(), &params(20, portable), &NoProgress).unwrap();
             assert!(out.iter().all(|v| v.is_finite()));
             let far = (0..n).map(|i| d(&out, i, (i + n / 2) % n)).sum::<f32>() / n as f32;
             // Neighbours end closer than at the start, and far closer than
