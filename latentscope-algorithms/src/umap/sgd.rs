@@ -420,13 +420,13 @@ pub(crate) fn optimize(
     // Negative samples come from a window of points (see [`NEGATIVE_WINDOW`]);
     // the points are numbered in a random order so that each window is a
     // uniform sample of them, whatever the input's order.
-    let window = if n >= WINDOWED_FROM && n < 1 << 31 {
+    let window = if (WINDOWED_FROM..1 << 31).contains(&n) {
         NEGATIVE_WINDOW
     } else {
         n
     };
     let place: Vec<u32> = if window < n {
-        shuffled(n, mix(&[sp.seed, 0x706c_6163_65]))
+        shuffled(n, mix(&[sp.seed, 0x0070_6c61_6365]))
     } else {
         (0..n as u32).collect()
     };
