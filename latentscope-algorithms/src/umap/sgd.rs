@@ -191,8 +191,9 @@ struct Chunk<'a> {
     alpha: f32,
 }
 
-/// Whether an edge sampled `rate` times per epoch is due in epoch `ep`: umap-learn's `epoch_of_next_sample` schedule, computed rather than
-/// stored (its k-th sample falls in the first epoch at or after `k / rate`).
+/// Whether an edge sampled `rate` times per epoch is due in epoch `ep`:
+/// umap-learn's `epoch_of_next_sample` schedule, computed rather than stored
+/// (its k-th sample falls in the first epoch at or after `k / rate`).
 #[inline(always)]
 fn due(rate: f32, ep: f32) -> bool {
     (ep * rate).floor() > ((ep - 1.0) * rate).floor()
@@ -306,15 +307,21 @@ impl Draws {
                         .wrapping_add(self.next.wrapping_add(l as u32).wrapping_mul(PHI)),
                 ) ^ self.key2,
             );
-            let p = u64::from(self.start) + u64::from(scale(x, self.window));
-            *o = if p >= u64::from(self.n) {
-                (p - u64::from(self.n)) as u32
-            } else {
-                p as u32
-            };
+            *o = self.point(scale(x, self.window));
         }
         self.next = self.next.wrapping_add(LANES as u32);
         out
+    }
+
+    /// The point `off` places into the window (`off < window`).
+    #[inline(always)]
+    fn point(&self, off: u32) -> u32 {
+        let p = u64::from(self.start) + u64::from(off);
+        if p >= u64::from(self.n) {
+            (p - u64::from(self.n)) as u32
+        } else {
+            p as u32
+        }
     }
 }
 
@@ -847,13 +854,13 @@ mod lanes {
             return false;
         }
         // `a`'s unused lanes hold a point no input has (at most 2^32 - 2 rows).
-        let lanes = |g: &Group, v: &[u32; LANES], unused: u32| {
-            let mut w = [unused; LANES];
-            w[..g.m].copy_from_slice(&v[..g.m]);
+        let lanes = |v: &[u32; LANES]| {
+            let mut w = [u32::MAX; LANES];
+            w[..a.m].copy_from_slice(&v[..a.m]);
             // SAFETY: reads exactly 8 u32.
             unsafe { _mm256_loadu_si256(w.as_ptr().cast()) }
         };
-        let (ah, at) = (lanes(a, &a.heads, u32::MAX), lanes(a, &a.tails, u32::MAX));
+        let (ah, at) = (lanes(&a.heads), lanes(&a.tails));
         let mut hit = _mm256_setzero_si256();
         for p in b.heads[..b.m].iter().chain(&b.tails[..b.m]) {
             let p = _mm256_set1_epi32(*p as i32);
@@ -928,20 +935,11 @@ mod lanes {
     /// samples and prefetches every point the updates will read. Lanes beyond
     /// `heads.len()` read point 0 against itself and write nothing.
     #[target_feature(enable = "avx2,fma")]
-    fn prepare(
-        ch: &mut Chunk<'_>,
-        k: &Consts,
-        heads: &[u32],
-        tails: &[u32],
-        rates: &[f32],
-        p: &mut Batch,
-    ) {
+    fn prepare(ch: &mut Chunk<'_>, k: &Consts, g: &Group, p: &mut Batch) {
         let emb = ch.emb;
-        p.m = heads.len();
-        p.hj = [0; LANES];
-        p.tl = [0; LANES];
-        p.hj[..p.m].copy_from_slice(heads);
-        p.tl[..p.m].copy_from_slice(tails);
+        p.m = g.m;
+        p.hj = g.heads;
+        p.tl = g.tails;
         for l in 0..p.m {
             // SAFETY: prefetches of addresses inside `emb` (points < n).
             unsafe {
@@ -950,7 +948,7 @@ mod lanes {
             }
         }
         let mut n_neg = [0usize; LANES];
-        for (c, &r) in n_neg.iter_mut().zip(rates) {
+        for (c, &r) in n_neg.iter_mut().zip(&g.rates[..g.m]) {
             *c = super::negatives(r, ch.ep, k.neg_rate);
         }
         let max_neg = n_neg.iter().copied().max().unwrap_or(0);
@@ -1099,14 +1097,9 @@ mod lanes {
             // The window's points, which the negative samples read, start
             // loading while the due edges are found.
             for off in (0..d.window).step_by(8) {
-                let p = u64::from(d.start) + u64::from(off);
-                let p = if p >= u64::from(d.n) {
-                    p - u64::from(d.n)
-                } else {
-                    p
-                };
+                let p = d.point(off) as usize;
                 // SAFETY: a prefetch of an address inside `emb` (p < n).
-                unsafe { _mm_prefetch::<_MM_HINT_T1>(ch.emb.as_ptr().add(p as usize).cast()) };
+                unsafe { _mm_prefetch::<_MM_HINT_T1>(ch.emb.as_ptr().add(p).cast()) };
             }
         }
         let mut ch_due: Vec<u32> = Vec::with_capacity(len);
@@ -1119,7 +1112,7 @@ mod lanes {
         // computes the two before them.
         let mut step = |ch: &mut Chunk<'_>, first: &Group, second: &Group| {
             for (b, g) in next.iter_mut().zip([first, second]) {
-                prepare(ch, k, &g.heads[..g.m], &g.tails[..g.m], &g.rates[..g.m], b);
+                prepare(ch, k, g, b);
             }
             if pending {
                 compute(ch, k, &ready);
