@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::distance::{DistFn, dot_fn, sqdist_fn};
 use super::error::UmapError;
-use super::nndescent;
+use super::nndescent::{self, Ordered};
 use super::params::Metric;
 use super::space::Quantized;
 use crate::progress::{Progress, ProgressEvent};
@@ -280,15 +280,17 @@ pub fn knn_graph(
         let q = Quantized::cosine(x);
         let mut g = nndescent::nn_descent(q, k, seed, QUANTIZED_STOP, progress)?;
         rerank_cosine(x, &mut g);
-        Ok(g)
+        Ok(g.into_original())
     } else {
         nndescent::nn_descent(Prepared::new(x, metric), k, seed, STOP, progress)
+            .map(Ordered::into_original)
     }
 }
 
 /// Replaces each row's neighbour distances by exact cosine distances and
-/// sorts the neighbours by them (nearest first, ties by index).
-fn rerank_cosine(x: ArrayView2<'_, f32>, g: &mut KnnGraph) {
+/// sorts the neighbours by them (nearest first, ties by first index), row by
+/// row in NN-descent's search order.
+fn rerank_cosine(x: ArrayView2<'_, f32>, o: &mut Ordered) {
     let dot = dot_fn();
     let owned;
     let data: &[f32] = match x.as_slice() {
@@ -310,6 +312,7 @@ fn rerank_cosine(x: ArrayView2<'_, f32>, g: &mut KnnGraph) {
                 .sqrt() as f32
         })
         .collect();
+    let Ordered { graph: g, order } = o;
     let k = g.indices.ncols();
     let (Some(idx), Some(dist)) = (g.indices.as_slice_mut(), g.distances.as_slice_mut()) else {
         return;
@@ -317,22 +320,25 @@ fn rerank_cosine(x: ArrayView2<'_, f32>, g: &mut KnnGraph) {
     idx.par_chunks_mut(k)
         .zip(dist.par_chunks_mut(k))
         .enumerate()
-        .for_each(|(i, (ix, dx))| {
-            let mut pairs: Vec<(f32, u32)> = ix
+        .for_each(|(r, (ix, dx))| {
+            let i = order[r] as usize;
+            // (distance, first index, position in search order)
+            let mut pairs: Vec<(f32, u32, u32)> = ix
                 .iter()
-                .map(|&j| {
-                    let nn = norms[i] * norms[j as usize];
+                .map(|&p| {
+                    let j = order[p as usize] as usize;
+                    let nn = norms[i] * norms[j];
                     let cos = if nn > 0.0 {
-                        dot(row(i), row(j as usize)) / nn
+                        dot(row(i), row(j)) / nn
                     } else {
                         0.0
                     };
-                    ((1.0 - cos).max(0.0), j)
+                    ((1.0 - cos).max(0.0), j as u32, p)
                 })
                 .collect();
             pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            for (t, (dd, j)) in pairs.into_iter().enumerate() {
-                ix[t] = j;
+            for (t, (dd, _, p)) in pairs.into_iter().enumerate() {
+                ix[t] = p;
                 dx[t] = dd;
             }
         });
@@ -348,6 +354,7 @@ pub fn approx_knn(
 ) -> Result<KnnGraph, UmapError> {
     check_input(x, k)?;
     nndescent::nn_descent(Prepared::new(x, metric), k, seed, STOP, progress)
+        .map(Ordered::into_original)
 }
 
 /// Fraction of the exact neighbours that `approx` found (mean over rows).

@@ -80,18 +80,19 @@ fn apply(heaps: &mut Heaps, lists: &[Vec<Vec<Update>>], bucket_rows: usize) -> u
                 if let Some(ups) = l.get(b) {
                     for &(t, o, d) in ups {
                         let r = t as usize - base;
-                        c += usize::from(heap_push(
+                        if heap_push(
                             &mut bi[r * k..(r + 1) * k],
                             &mut bd[r * k..(r + 1) * k],
                             &mut bf[r * k..(r + 1) * k],
                             o,
                             d,
-                        ));
+                        ) {
+                            // Only a heap that took a neighbour has a new root.
+                            bw[r] = bd[r * k];
+                            c += 1;
+                        }
                     }
                 }
-            }
-            for (r, w) in bw.iter_mut().enumerate() {
-                *w = bd[r * k];
             }
             c
         })
@@ -299,19 +300,60 @@ fn leaf_size_for(k: usize) -> usize {
     (k + 5).max(30)
 }
 
+/// A kNN graph in the order NN-descent searched the rows in (the leaf order of
+/// one random-projection tree).
+pub(crate) struct Ordered {
+    /// Row `r` holds the neighbours of row `order[r]`, as positions in `order`.
+    pub(crate) graph: KnnGraph,
+    /// The rows (their first numbers) in search order.
+    pub(crate) order: Vec<u32>,
+}
+
+impl Ordered {
+    /// The graph in the rows' first numbering.
+    pub(crate) fn into_original(self) -> KnnGraph {
+        let Ordered { graph: g, order } = self;
+        let (n, k) = g.indices.dim();
+        let mut inv = vec![0u32; n];
+        for (new, &o) in order.iter().enumerate() {
+            inv[o as usize] = new as u32;
+        }
+        let mut idx = vec![0u32; n * k];
+        let mut dist = vec![0.0f32; n * k];
+        idx.par_chunks_mut(k.max(1))
+            .zip(dist.par_chunks_mut(k.max(1)))
+            .enumerate()
+            .for_each(|(i, (ix, dx))| {
+                let r = inv[i] as usize;
+                for (t, (o, d)) in ix.iter_mut().zip(dx.iter_mut()).enumerate() {
+                    *o = order[g.indices[[r, t]] as usize];
+                    *d = g.distances[[r, t]];
+                }
+            });
+        KnnGraph {
+            indices: ndarray::Array2::from_shape_vec((n, k), idx)
+                .expect("n × k neighbour indices by construction"),
+            distances: ndarray::Array2::from_shape_vec((n, k), dist)
+                .expect("n × k neighbour distances by construction"),
+        }
+    }
+}
+
 /// NN-descent with RP-tree initialisation. Requires `space.n() > k`. Stops when an
 /// iteration improves fewer than `delta * n * k` neighbour entries.
 ///
 /// The rows are first permuted into the leaf order of one random-projection tree, so that
-/// neighbours mostly lie close together in memory (large inputs do not fit in cache); the
-/// rows in their first order are dropped once permuted.
+/// neighbours lie closer together in memory (large inputs do not fit in cache: at 703k
+/// rows, 17 % of the final neighbours lie within 4,096 rows of each other, against 1 % in
+/// a random order); the rows in their first order are dropped once permuted. The graph
+/// comes back in that order ([`Ordered::into_original`] renumbers it).
 pub(crate) fn nn_descent<S: Space>(
     space: S,
     k: usize,
     seed: u64,
     delta: f64,
     progress: &dyn Progress,
-) -> Result<KnnGraph, UmapError> {
+) -> Result<Ordered, UmapError> {
     let n = space.n();
     // The first report comes before the trees (seconds at scale), so bars show at once.
     let (n_trees, max_iters) = steps(n);
@@ -319,25 +361,9 @@ pub(crate) fn nn_descent<S: Space>(
     let (order, _) = rp_tree(&space, mix(&[seed, 0x6f72_6465]), leaf_size_for(k));
     let permuted = space.permuted(&order);
     drop(space);
-    let g = nn_descent_permuted(&permuted, k, seed, delta, progress)?;
+    let graph = nn_descent_permuted(&permuted, k, seed, delta, progress)?;
     drop(permuted);
-    let mut inv = vec![0u32; n];
-    for (new, &o) in order.iter().enumerate() {
-        inv[o as usize] = new as u32;
-    }
-    let mut idx = ndarray::Array2::<u32>::zeros((n, k));
-    let mut dist = ndarray::Array2::<f32>::zeros((n, k));
-    for i in 0..n {
-        let r = inv[i] as usize;
-        for t in 0..k {
-            idx[[i, t]] = order[g.indices[[r, t]] as usize];
-            dist[[i, t]] = g.distances[[r, t]];
-        }
-    }
-    Ok(KnnGraph {
-        indices: idx,
-        distances: dist,
-    })
+    Ok(Ordered { graph, order })
 }
 
 fn nn_descent_permuted<S: Space>(

@@ -34,49 +34,74 @@ const WINDOWED_FROM: usize = 131_072;
 /// many as it draws in an epoch).
 const NEGATIVE_WINDOW: usize = 4096;
 
-/// The edges (numbered in `head`'s order) grouped by head, the heads in the
-/// order of their new numbers `place` (a stable counting sort).
-fn by_new_head(head: &[u32], place: &[u32]) -> Vec<u32> {
-    let mut start = vec![0u32; place.len() + 1];
-    for &h in head {
-        start[place[h as usize] as usize + 1] += 1;
+/// The edges grouped by head, the heads in the order of their new numbers
+/// `place`, each head's edges in their order: the graph's edges are sorted by
+/// head, so head `h` owns `row_ptr[h]..row_ptr[h + 1]`, and the result is those
+/// ranges one after another (filled in parallel, blocks of heads at a time).
+fn by_new_head(row_ptr: &[usize], place: &[u32]) -> Vec<u32> {
+    let n = place.len();
+    let mut old = vec![0u32; n];
+    for (h, &p) in place.iter().enumerate() {
+        old[p as usize] = h as u32;
     }
-    for i in 1..start.len() {
-        start[i] += start[i - 1];
+    let len = |h: u32| row_ptr[h as usize + 1] - row_ptr[h as usize];
+    let mut seq = vec![0u32; row_ptr[n]];
+    let mut blocks: Vec<(&[u32], &mut [u32])> = Vec::new();
+    let mut rest = &mut seq[..];
+    for heads in old.chunks(CHUNK) {
+        let (block, tail) = rest.split_at_mut(heads.iter().map(|&h| len(h)).sum());
+        blocks.push((heads, block));
+        rest = tail;
     }
-    let mut seq = vec![0u32; head.len()];
-    for (e, &h) in head.iter().enumerate() {
-        let at = &mut start[place[h as usize] as usize];
-        seq[*at as usize] = e as u32;
-        *at += 1;
-    }
+    blocks.into_par_iter().for_each(|(heads, block)| {
+        let mut at = 0;
+        for &h in heads {
+            let (lo, hi) = (row_ptr[h as usize], row_ptr[h as usize + 1]);
+            for (slot, e) in block[at..at + hi - lo].iter_mut().zip(lo..hi) {
+                *slot = e as u32;
+            }
+            at += hi - lo;
+        }
+    });
     seq
 }
 
 /// Inside each chunk of `edges`, interleaves the edges of different heads
 /// (first edges of every head, then second edges, ...) so that consecutive
 /// updates are independent and can overlap. An edge's rank counts the edges of
-/// its head before it, also in earlier chunks.
+/// its head before it, also in earlier chunks (`edges` holds each head's edges
+/// together). Chunks are ordered in parallel.
 fn interleave_heads(edges: &mut [u32], head: &[u32]) {
-    let (mut prev, mut rank) = (u32::MAX, 0u32);
-    let mut ranked: Vec<(u32, u32)> = Vec::with_capacity(CHUNK);
-    for chunk in edges.chunks_mut(CHUNK) {
-        ranked.clear();
-        for &e in chunk.iter() {
-            let h = head[e as usize];
-            if h == prev {
+    let head_of = |e: u32| head[e as usize];
+    // The rank of each chunk's first edge: its head's edges just before it.
+    let carried: Vec<u32> = (0..edges.len().div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let first = head_of(edges[c * CHUNK]);
+            let before = edges[..c * CHUNK].iter().rev();
+            before.take_while(|&&e| head_of(e) == first).count() as u32
+        })
+        .collect();
+    edges
+        .par_chunks_mut(CHUNK)
+        .zip(carried)
+        .for_each(|(chunk, carried)| {
+            let (mut prev, mut rank) = (head_of(chunk[0]), carried);
+            let mut ranked: Vec<(u32, u32)> = Vec::with_capacity(chunk.len());
+            for &e in chunk.iter() {
+                let h = head_of(e);
+                if h != prev {
+                    (prev, rank) = (h, 0);
+                }
+                ranked.push((rank, e));
                 rank += 1;
-            } else {
-                (prev, rank) = (h, 0);
             }
-            ranked.push((rank, e));
-        }
-        // Stable: edges of the same rank keep their order.
-        ranked.sort_by_key(|&(r, _)| r);
-        for (slot, &(_, e)) in chunk.iter_mut().zip(&ranked) {
-            *slot = e;
-        }
-    }
+            // Stable: edges of the same rank keep their order.
+            ranked.sort_by_key(|&(r, _)| r);
+            for (slot, &(_, e)) in chunk.iter_mut().zip(&ranked) {
+                *slot = e;
+            }
+        });
 }
 
 /// `0..n` in a random order (Fisher–Yates).
@@ -441,7 +466,7 @@ pub(crate) fn optimize(
     // heads are a random sample too, not neighbours in the input's order:
     // heads that share a window of negative samples share its noise).
     let mut perm: Vec<u32> = if window < n {
-        by_new_head(&g.head, &place)
+        by_new_head(&super::spectral::row_starts(&g), &place)
     } else {
         (0..n_edges as u32).collect()
     };
@@ -453,17 +478,20 @@ pub(crate) fn optimize(
         ..
     } = g;
     let head: Vec<u32> = perm
-        .iter()
+        .par_iter()
         .map(|&e| place[g_head[e as usize] as usize])
         .collect();
     drop(g_head);
     let tail: Vec<u32> = perm
-        .iter()
+        .par_iter()
         .map(|&e| place[g_tail[e as usize] as usize])
         .collect();
     drop(g_tail);
     // Each edge's samples per epoch; its schedule is computed from it ([`due`]).
-    let rate: Vec<f32> = perm.iter().map(|&e| g_weight[e as usize] / wmax).collect();
+    let rate: Vec<f32> = perm
+        .par_iter()
+        .map(|&e| g_weight[e as usize] / wmax)
+        .collect();
     drop((g_weight, perm));
     let emb: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
     for (p, &at) in embedding.chunks_exact(2).zip(&place) {
@@ -627,23 +655,31 @@ mod tests {
     /// edges together and in order; interleaving orders each chunk by rank.
     #[test]
     fn edges_regroup_by_new_head_and_interleave() {
-        let head = [0u32, 0, 1, 2, 2, 2];
+        // Edges 0-1 belong to head 0, 2 to head 1, 3-5 to head 2.
+        let row_ptr = [0usize, 2, 3, 6];
         let place = [2u32, 0, 1];
-        assert_eq!(by_new_head(&head, &place), vec![2, 3, 4, 5, 0, 1]);
-        // Over more than one chunk: the sort umap's first version used.
-        let n_edges = 3 * CHUNK + 100;
-        let head: Vec<u32> = (0..n_edges as u32).map(|e| e / 37 + e / 5000).collect();
-        let mut ours: Vec<u32> = (0..n_edges as u32).collect();
-        interleave_heads(&mut ours, &head);
-        let mut rank = vec![0u32; n_edges];
-        for e in 1..n_edges {
-            if head[e] == head[e - 1] {
-                rank[e] = rank[e - 1] + 1;
+        assert_eq!(by_new_head(&row_ptr, &place), vec![2, 3, 4, 5, 0, 1]);
+        // Over more than one chunk, with runs of a head across chunk borders
+        // (one over two whole chunks): the sort umap's first version used.
+        let n_edges = 4 * CHUNK + 100;
+        let patterns: [fn(u32) -> u32; 2] = [
+            |e| e / 37 + e / 5000,
+            |e| if (1000..9000).contains(&e) { 1000 } else { e },
+        ];
+        for pattern in patterns {
+            let head: Vec<u32> = (0..n_edges as u32).map(pattern).collect();
+            let mut ours: Vec<u32> = (0..n_edges as u32).collect();
+            interleave_heads(&mut ours, &head);
+            let mut rank = vec![0u32; n_edges];
+            for e in 1..n_edges {
+                if head[e] == head[e - 1] {
+                    rank[e] = rank[e - 1] + 1;
+                }
             }
+            let mut expected: Vec<u32> = (0..n_edges as u32).collect();
+            expected.sort_by_key(|&e| (e as usize / CHUNK, rank[e as usize], e));
+            assert_eq!(ours, expected);
         }
-        let mut expected: Vec<u32> = (0..n_edges as u32).collect();
-        expected.sort_by_key(|&e| (e as usize / CHUNK, rank[e as usize], e));
-        assert_eq!(ours, expected);
     }
 
     /// With more points than a window, the draws fall in the window (wrapping
@@ -947,30 +983,68 @@ mod lanes {
                 _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(p.tl[l] as usize).cast());
             }
         }
-        let mut n_neg = [0usize; LANES];
-        for (c, &r) in n_neg.iter_mut().zip(&g.rates[..g.m]) {
-            *c = super::negatives(r, ch.ep, k.neg_rate);
-        }
-        let max_neg = n_neg.iter().copied().max().unwrap_or(0);
+        // Lanes past `m` have rate 0 and so no negative samples.
+        let n_neg = negatives8(&g.rates, ch.ep, k.neg_rate);
+        let mut counts = [0i32; LANES];
+        // SAFETY: writes exactly 8 i32.
+        unsafe { _mm256_storeu_si256(counts.as_mut_ptr().cast(), n_neg) };
+        let max_neg = counts.iter().copied().max().unwrap_or(0).max(0) as usize;
+        // A window of negative samples was prefetched whole when the chunk began.
+        let windowed = ch.draws.window < ch.draws.n;
         p.drawn.clear();
         p.active.clear();
         for s in 0..max_neg {
             let mut row = [0u32; LANES];
             // SAFETY: writes exactly 8 u32.
             unsafe { _mm256_storeu_si256(row.as_mut_ptr().cast(), draw8(&mut ch.draws)) };
-            let mut bits = 0i32;
-            for (l, &kk) in row[..p.m].iter().enumerate() {
-                if s < n_neg[l] {
-                    bits |= 1 << l;
-                    // SAFETY: a prefetch of an address inside `emb` (kk < n).
-                    unsafe {
-                        _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(kk as usize).cast());
+            // The lanes that take an s-th negative sample.
+            let bits = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(
+                n_neg,
+                _mm256_set1_epi32(s as i32),
+            )));
+            if !windowed {
+                for (l, &kk) in row[..p.m].iter().enumerate() {
+                    if bits & (1 << l) != 0 {
+                        // SAFETY: a prefetch of an address inside `emb` (kk < n).
+                        unsafe {
+                            _mm_prefetch::<_MM_HINT_T0>(emb.as_ptr().add(kk as usize).cast());
+                        }
                     }
                 }
             }
             p.drawn.push(row);
             p.active.push(bits);
         }
+    }
+
+    /// [`super::negatives`] of eight edges at once: the same operations on
+    /// f64 lanes, so the same counts (0 for a rate of 0).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn negatives8(rates: &[f32; LANES], ep: f32, neg_rate: f32) -> __m256i {
+        // SAFETY: reads exactly 8 f32.
+        let r = unsafe { _mm256_loadu_ps(rates.as_ptr()) };
+        let half = |rate: __m256d| {
+            let (ep, nr) = (
+                _mm256_set1_pd(f64::from(ep)),
+                _mm256_set1_pd(f64::from(neg_rate)),
+            );
+            let one = _mm256_set1_pd(1.0);
+            let per_epoch = _mm256_mul_pd(nr, rate);
+            let clock =
+                |t: __m256d| _mm256_sub_pd(_mm256_floor_pd(_mm256_mul_pd(per_epoch, t)), one);
+            let step = _mm256_floor_pd(_mm256_mul_pd(ep, rate));
+            let last = _mm256_ceil_pd(_mm256_div_pd(_mm256_sub_pd(step, one), rate));
+            let before = _mm256_and_pd(
+                clock(last),
+                _mm256_cmp_pd::<_CMP_GE_OQ>(step, _mm256_set1_pd(2.0)),
+            );
+            let count = _mm256_max_pd(_mm256_sub_pd(clock(ep), before), _mm256_setzero_pd());
+            _mm256_cvttpd_epi32(count)
+        };
+        let lo = half(_mm256_cvtps_pd(_mm256_castps256_ps128(r)));
+        let hi = half(_mm256_cvtps_pd(_mm256_extractf128_ps::<1>(r)));
+        _mm256_set_m128i(hi, lo)
     }
 
     /// The SGD's constants as vectors.
@@ -1177,10 +1251,39 @@ mod lanes {
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod lane_tests {
-    use super::lanes::{draw8, gather8, pairs8, shares_point};
-    use super::{Draws, Group, LANES, pack};
+    use super::lanes::{draw8, gather8, negatives8, pairs8, shares_point};
+    use super::{Draws, Group, LANES, negatives, pack};
     use std::arch::x86_64::_mm256_storeu_si256;
     use std::sync::atomic::AtomicU64;
+
+    /// The vector negative-sample counts are the scalar ones, edge by edge and
+    /// epoch by epoch, with unused lanes (rate 0) at 0.
+    #[test]
+    fn vector_negative_counts_are_the_scalar_counts() {
+        if !is_x86_feature_detected!("avx2") || !is_x86_feature_detected!("fma") {
+            return;
+        }
+        let mut rng = crate::umap::rng::Rng::new(3);
+        let mut rates: Vec<f32> = vec![1.0, 0.9937, 0.5, 0.25, 0.1093, 0.00613, 0.004, 0.0];
+        rates.extend((0..992).map(|_| (rng.uniform() as f32).max(0.002)));
+        for group in rates.chunks(LANES) {
+            let mut r = [0.0f32; LANES];
+            r[..group.len()].copy_from_slice(group);
+            for ep in 1..500 {
+                let ep = ep as f32;
+                let mut got = [0i32; LANES];
+                // SAFETY: the features were detected above; writes exactly 8 i32.
+                unsafe {
+                    let v = negatives8(&r, ep, 5.0);
+                    std::arch::x86_64::_mm256_storeu_si256(got.as_mut_ptr().cast(), v);
+                }
+                for (l, &rate) in r.iter().enumerate() {
+                    let want = negatives(rate, ep, 5.0);
+                    assert_eq!(got[l] as usize, want, "rate {rate}, epoch {ep}");
+                }
+            }
+        }
+    }
 
     /// The vector draws are the scalar ones, in range, and spread over `0..n`.
     #[test]
