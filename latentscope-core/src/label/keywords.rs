@@ -9,7 +9,9 @@
 //! cluster's rows and at least twice as common there as overall, so a
 //! person scanning the map can check it against the rows.
 
-use std::collections::HashMap;
+/// Maps keyed by the terms and their ids (a fast hash: what the labels
+/// say does not depend on it).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use serde_json::{Map, Value};
 
@@ -36,70 +38,103 @@ pub struct KeywordsLabeler {
     parts: HashMap<u32, (u32, u32)>,
 }
 
-/// Lower-cased Unicode words of `text`, stop words, numbers and one-letter
-/// words dropped; `None` marks a dropped word (a bigram never spans it).
-fn words(text: &str) -> Vec<Option<String>> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+/// Calls `f` with each lower-cased Unicode word of `text`, in order; stop
+/// words, numbers and one-letter words come as `None` (a bigram never spans
+/// them). `lower` is a buffer the words are lower-cased in (kept between
+/// calls so that a word costs no allocation).
+fn each_word(text: &str, lower: &mut String, mut f: impl FnMut(Option<&str>)) {
+    let split = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .map(|w| w.trim_matches('\''))
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let w = w.to_lowercase();
-            let w = w.strip_suffix("'s").map(str::to_string).unwrap_or(w);
-            let keep =
-                w.chars().count() > 1 && !w.chars().all(|c| c.is_numeric()) && !is_stop_word(&w);
-            keep.then_some(w)
-        })
-        .collect()
+        .filter(|w| !w.is_empty());
+    for w in split {
+        lower.clear();
+        if w.is_ascii() {
+            lower.extend(w.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            lower.push_str(&w.to_lowercase());
+        }
+        let w = lower.strip_suffix("'s").unwrap_or(lower);
+        let keep =
+            w.chars().nth(1).is_some() && !w.chars().all(|c| c.is_numeric()) && !is_stop_word(w);
+        f(keep.then_some(w));
+    }
+}
+
+/// The words of `text` as [`each_word`] gives them.
+#[cfg(test)]
+fn words(text: &str) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    each_word(text, &mut String::new(), |w| {
+        out.push(w.map(str::to_string))
+    });
+    out
+}
+
+/// Term ids by first occurrence: words by their text, bigrams by their two
+/// words' ids (so a repeated bigram costs one lookup of two numbers).
+#[derive(Default)]
+struct Terms {
+    words: HashMap<String, u32>,
+    bigrams: HashMap<(u32, u32), u32>,
+    text: Vec<String>,
+}
+
+impl Terms {
+    fn word(&mut self, w: &str) -> u32 {
+        if let Some(&id) = self.words.get(w) {
+            return id;
+        }
+        let id = self.text.len() as u32;
+        self.words.insert(w.to_string(), id);
+        self.text.push(w.to_string());
+        id
+    }
+
+    fn bigram(&mut self, a: u32, b: u32) -> u32 {
+        let next = self.text.len() as u32;
+        let id = *self.bigrams.entry((a, b)).or_insert(next);
+        if id == next {
+            let t = format!("{} {}", self.text[a as usize], self.text[b as usize]);
+            self.text.push(t);
+        }
+        id
+    }
 }
 
 impl KeywordsLabeler {
     /// Fits the labeler on every row's text (row order = input order).
     pub fn fit(texts: &[String]) -> Self {
-        let mut ids: HashMap<String, u32> = HashMap::new();
-        let mut terms: Vec<String> = Vec::new();
-        let mut df: Vec<u32> = Vec::new();
-        let mut parts = HashMap::new();
-        let mut intern = |t: String, ids: &mut HashMap<String, u32>| -> u32 {
-            if let Some(&id) = ids.get(&t) {
-                return id;
-            }
-            let id = terms.len() as u32;
-            ids.insert(t.clone(), id);
-            terms.push(t);
-            df.push(0);
-            id
-        };
+        let mut terms = Terms::default();
+        let mut lower = String::new();
         let mut row_terms = Vec::with_capacity(texts.len());
         for text in texts {
-            let ws = words(text);
             let mut row: Vec<u32> = Vec::new();
-            let mut prev: Option<(u32, &str)> = None;
-            for w in &ws {
-                match w {
-                    Some(w) => {
-                        let id = intern(w.clone(), &mut ids);
-                        row.push(id);
-                        if let Some((p, pw)) = prev {
-                            let bigram = intern(format!("{pw} {w}"), &mut ids);
-                            parts.insert(bigram, (p, id));
-                            row.push(bigram);
-                        }
-                        prev = Some((id, w.as_str()));
+            let mut prev: Option<u32> = None;
+            each_word(text, &mut lower, |w| match w {
+                Some(w) => {
+                    let id = terms.word(w);
+                    row.push(id);
+                    if let Some(p) = prev {
+                        row.push(terms.bigram(p, id));
                     }
-                    None => prev = None,
+                    prev = Some(id);
                 }
-            }
+                None => prev = None,
+            });
             row.sort_unstable();
             row.dedup();
             row_terms.push(row);
         }
+        let mut df = vec![0u32; terms.text.len()];
         for row in &row_terms {
             for &t in row {
                 df[t as usize] += 1;
             }
         }
+        let parts = terms.bigrams.iter().map(|(&ab, &id)| (id, ab)).collect();
         Self {
-            terms,
+            terms: terms.text,
             df,
             row_terms,
             texts: texts.to_vec(),
@@ -112,7 +147,7 @@ impl KeywordsLabeler {
     fn ranked(&self, rows: &[u64]) -> Vec<(u32, f64, f64, f64)> {
         let n_all = self.row_terms.len().max(1) as f64;
         let n = rows.len().max(1) as f64;
-        let mut counts: HashMap<u32, u32> = HashMap::new();
+        let mut counts: HashMap<u32, u32> = HashMap::default();
         for &r in rows {
             if let Some(terms) = self.row_terms.get(r as usize) {
                 for &t in terms {
