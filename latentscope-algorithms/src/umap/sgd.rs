@@ -801,7 +801,7 @@ mod lanes {
     /// `x^b` on 8 lanes (fast log2/exp2, as `fast_pow`).
     #[inline(always)]
     pub(super) unsafe fn pow8(d2: __m256, b: __m256) -> __m256 {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             let x = _mm256_max_ps(d2, _mm256_set1_ps(f32::MIN_POSITIVE));
             let bits = _mm256_castps_si256(x);
@@ -842,14 +842,14 @@ mod lanes {
 
     #[inline(always)]
     unsafe fn clip8(v: __m256) -> __m256 {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe { _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-4.0)), _mm256_set1_ps(4.0)) }
     }
 
     /// The next eight draws of `d` (as `Draws::below8`), in lane order.
     #[inline(always)]
     pub(super) unsafe fn draw8(d: &mut Draws) -> __m256i {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             let step = |l: u32| (l.wrapping_mul(PHI)) as i32;
             let lanes = _mm256_setr_epi32(
@@ -867,7 +867,7 @@ mod lanes {
             /// `fmix32` on eight lanes.
             #[inline(always)]
             unsafe fn fmix(mut x: __m256i) -> __m256i {
-                // SAFETY: inlined only into functions that enable AVX2 and FMA.
+                // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
                 unsafe {
                     x = _mm256_xor_si256(x, _mm256_srli_epi32::<16>(x));
                     x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x85EB_CA6Bu32 as i32));
@@ -897,7 +897,7 @@ mod lanes {
     /// a time).
     #[inline(always)]
     pub(super) unsafe fn shares_point(a: &Group, b: &Group) -> bool {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             if a.m == 0 || b.m == 0 {
                 return false;
@@ -923,7 +923,7 @@ mod lanes {
     /// one 8-byte atomic read per point, no round trip through memory.
     #[inline(always)]
     pub(super) unsafe fn gather8(emb: &[AtomicU64], idx: &[u32; LANES]) -> (__m256, __m256) {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             let p = |l: usize| emb[idx[l] as usize].load(Ordering::Relaxed) as i64;
             // 128-bit halves: [p0 p1 | p4 p5] and [p2 p3 | p6 p7].
@@ -939,7 +939,7 @@ mod lanes {
     /// The 8 points of an x and a y vector, packed as `pack` does, in lane order.
     #[inline(always)]
     pub(super) unsafe fn pairs8(x: __m256, y: __m256) -> [u64; LANES] {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             let lo = _mm256_unpacklo_ps(x, y);
             let hi = _mm256_unpackhi_ps(x, y);
@@ -988,7 +988,7 @@ mod lanes {
     /// `heads.len()` read point 0 against itself and write nothing.
     #[inline(always)]
     unsafe fn prepare(ch: &mut Chunk<'_>, k: &Consts, g: &Group, p: &mut Batch) {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             let emb = ch.emb;
             p.m = g.m;
@@ -1035,14 +1035,14 @@ mod lanes {
     /// f64 lanes, so the same counts (0 for a rate of 0).
     #[inline(always)]
     pub(super) unsafe fn negatives8(rates: &[f32; LANES], ep: f32, neg_rate: f32) -> __m256i {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             // Reads exactly 8 f32.
             let r = _mm256_loadu_ps(rates.as_ptr());
             /// Four lanes' counts.
             #[inline(always)]
             unsafe fn half(rate: __m256d, ep: f32, neg_rate: f32) -> __m128i {
-                // SAFETY: inlined only into functions that enable AVX2 and FMA.
+                // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
                 unsafe {
                     let (ep, nr) = (
                         _mm256_set1_pd(f64::from(ep)),
@@ -1081,7 +1081,7 @@ mod lanes {
     /// lanes have d2 = 0 and do not move). Returns the heads' new coordinates.
     #[inline(always)]
     unsafe fn positive(emb: &[AtomicU64], c: &Vconsts, p: &Batch) -> (__m256, __m256) {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             let (one, zero) = (_mm256_set1_ps(1.0), _mm256_setzero_ps());
             let (vx, vy) = gather8(emb, &p.hj);
@@ -1118,7 +1118,7 @@ mod lanes {
         row: &[u32; LANES],
         active: __m256,
     ) -> (__m256, __m256) {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             let (one, zero) = (_mm256_set1_ps(1.0), _mm256_setzero_ps());
             let (px, py) = gather8(emb, row);
@@ -1151,7 +1151,7 @@ mod lanes {
     /// where one would leave it waiting on each step's latency.
     #[inline(always)]
     unsafe fn compute(ch: &Chunk<'_>, k: &Consts, p: &[Batch; 2]) {
-        // SAFETY: inlined only into functions that enable AVX2 and FMA.
+        // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
         unsafe {
             let emb = ch.emb;
             let c = Vconsts {
@@ -1282,7 +1282,7 @@ mod lanes {
         /// computes the two before them.
         #[inline(always)]
         unsafe fn step(&mut self, ch: &mut Chunk<'_>, k: &Consts, first: &Group, second: &Group) {
-            // SAFETY: inlined only into functions that enable AVX2 and FMA.
+            // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
             unsafe {
                 for (b, g) in self.next.iter_mut().zip([first, second]) {
                     prepare(ch, k, g, b);
@@ -1299,7 +1299,7 @@ mod lanes {
         #[inline(always)]
         unsafe fn finish(&mut self, ch: &Chunk<'_>, k: &Consts) {
             if self.pending {
-                // SAFETY: inlined only into functions that enable AVX2 and FMA.
+                // SAFETY: callers run on a CPU with AVX2 and FMA (detected before `lanes` is entered).
                 unsafe { compute(ch, k, &self.ready) };
             }
         }
