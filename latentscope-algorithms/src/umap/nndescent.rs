@@ -400,7 +400,15 @@ fn nn_descent_permuted<S: Space>(
                 .par_chunks(64)
                 .map(|ls| {
                     let mut out: Vec<Vec<Update>> = vec![Vec::new(); nb];
-                    for &(lo, hi) in ls {
+                    for (l, &(lo, hi)) in ls.iter().enumerate() {
+                        // The next leaf's rows load while this one's are joined
+                        // (a tree's leaves lie anywhere in memory but the first's).
+                        if let Some(&(nlo, nhi)) = ls.get(l + 1) {
+                            for &q in &order[nlo..nhi] {
+                                space.prefetch(q);
+                                known.prefetch(q);
+                            }
+                        }
                         let leaf = &order[lo..hi];
                         for a in 0..leaf.len() {
                             for b in a + 1..leaf.len() {
