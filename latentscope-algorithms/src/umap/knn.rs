@@ -323,14 +323,14 @@ fn rerank_cosine(x: ArrayView2<'_, f32>, o: &mut Ordered) {
     idx.par_chunks_mut(k * BLOCK)
         .zip(dist.par_chunks_mut(k * BLOCK))
         .enumerate()
-        .for_each(|(b, (bix, bdx))| {
+        .for_each(|(block, (bix, bdx))| {
             for t in 0..bix.len() / k {
                 if let Some(next) = bix.get((t + 1) * k..(t + 2) * k) {
                     for &p in next {
                         prefetch_bytes(row(order[p as usize] as usize));
                     }
                 }
-                let i = order[b * BLOCK + t] as usize;
+                let i = order[block * BLOCK + t] as usize;
                 let (ix, dx) = (&mut bix[t * k..(t + 1) * k], &mut bdx[t * k..(t + 1) * k]);
                 // (distance, first index, position in search order)
                 let mut pairs: Vec<(f32, u32, u32)> = ix
@@ -347,9 +347,9 @@ fn rerank_cosine(x: ArrayView2<'_, f32>, o: &mut Ordered) {
                     })
                     .collect();
                 pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                for (t, (dd, _, p)) in pairs.into_iter().enumerate() {
-                    ix[t] = p;
-                    dx[t] = dd;
+                for (s, (dd, _, p)) in pairs.into_iter().enumerate() {
+                    ix[s] = p;
+                    dx[s] = dd;
                 }
             }
         });
