@@ -37,6 +37,9 @@ pub(crate) trait Space: Sync + Sized {
     fn prefetch(&self, _i: u32) {}
 }
 
+/// The bytes of a cache line.
+const LINE: usize = 64;
+
 /// Starts loading the cache lines of `row` into L2 (x86-64; elsewhere nothing).
 ///
 /// L2, not L1: NN-descent prefetches the next node's candidates (about 48 rows
@@ -50,11 +53,11 @@ pub(crate) fn prefetch_bytes<T>(row: &[T]) {
         let start = row.as_ptr() as usize;
         let end = start + std::mem::size_of_val(row);
         // Every line the slice touches, the last one too when it starts mid-line.
-        let mut line = start & !63;
+        let mut line = start & !(LINE - 1);
         while line < end {
             // SAFETY: a prefetch never faults; `line` lies in a cache line of `row`.
             unsafe { _mm_prefetch::<_MM_HINT_T1>(line as *const i8) };
-            line += 64;
+            line += LINE;
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -77,9 +80,6 @@ fn permute_rows_into<T: Copy + Send + Sync>(data: &[T], d: usize, order: &[u32],
             row.copy_from_slice(&data[o * d..(o + 1) * d]);
         });
 }
-
-/// The bytes of a cache line.
-const LINE: usize = 64;
 
 /// Int8 values that start on a cache-line boundary, so that a row of 256
 /// values fills four lines instead of straddling five (a fifth fewer lines
