@@ -242,7 +242,24 @@ fn holds(idx: &[u32], k: usize, p: u32, q: u32) -> bool {
         .fold(false, |h, &x| h | (x == q))
 }
 
-/// Candidate lists with random priorities: keeps the `c` lowest-priority entries.
+/// A candidate's place in a list: its priority, then the candidate itself
+/// (so that no two candidates tie).
+#[inline]
+fn cand_key(pri: u32, cand: u32) -> u64 {
+    (u64::from(pri) << 32) | u64::from(cand)
+}
+
+/// A candidate's priority in an iteration: a hash of the unordered pair, so
+/// that both directions of an edge give it the same one.
+#[inline]
+fn pair_priority(it_seed: u64, a: u32, b: u32) -> u32 {
+    cheap_hash(it_seed, a.min(b), a.max(b))
+}
+
+/// Candidate lists with random priorities: keeps the `c` distinct candidates
+/// of lowest key ([`cand_key`]). Which candidates a list ends with does not
+/// depend on the order they were pushed in (a candidate pushed twice comes
+/// with the same priority both times).
 #[inline]
 fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
     let c = idx.len();
@@ -250,14 +267,16 @@ fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
     if idx[..m].contains(&j) {
         return;
     }
+    let kj = cand_key(pr, j);
+    let key = |idx: &[u32], pri: &[u32], t: usize| cand_key(pri[t], idx[t]);
     if m < c {
-        // sift up in a max-heap on priority
+        // sift up in a max-heap on the key
         let mut pos = m;
         idx[pos] = j;
         pri[pos] = pr;
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if pri[parent] >= pri[pos] {
+            if key(idx, pri, parent) >= kj {
                 break;
             }
             idx.swap(parent, pos);
@@ -267,7 +286,7 @@ fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
         *cnt += 1;
         return;
     }
-    if pr >= pri[0] {
+    if kj >= key(idx, pri, 0) {
         return;
     }
     let mut pos = 0;
@@ -277,8 +296,12 @@ fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
             break;
         }
         let r = l + 1;
-        let ch = if r < c && pri[r] > pri[l] { r } else { l };
-        if pri[ch] <= pr {
+        let ch = if r < c && key(idx, pri, r) > key(idx, pri, l) {
+            r
+        } else {
+            l
+        };
+        if key(idx, pri, ch) <= kj {
             break;
         }
         idx[pos] = idx[ch];
@@ -287,6 +310,181 @@ fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
     }
     idx[pos] = j;
     pri[pos] = pr;
+}
+
+/// Each row's candidate lists of `c` entries (the first `cnt[r]` of row `r`'s in use).
+struct Lists {
+    c: usize,
+    idx: Vec<u32>,
+    pri: Vec<u32>,
+    cnt: Vec<u32>,
+}
+
+impl Lists {
+    fn new(n: usize, c: usize) -> Self {
+        Lists {
+            c,
+            idx: vec![0u32; n * c],
+            pri: vec![0u32; n * c],
+            cnt: vec![0u32; n],
+        }
+    }
+
+    /// Row `i`'s candidates.
+    fn of(&self, i: usize) -> &[u32] {
+        &self.idx[i * self.c..i * self.c + self.cnt[i] as usize]
+    }
+}
+
+/// The rows `lo..lo + cnt.len()` of a new and an old [`Lists`], which one
+/// task fills.
+struct PartLists<'a> {
+    lo: usize,
+    c: usize,
+    idx: [&'a mut [u32]; 2],
+    pri: [&'a mut [u32]; 2],
+    cnt: [&'a mut [u32]; 2],
+}
+
+impl PartLists<'_> {
+    fn holds(&self, row: usize) -> bool {
+        (self.lo..self.lo + self.cnt[0].len()).contains(&row)
+    }
+
+    /// Pushes `cand` into row `row`'s new (`fresh`) or old list.
+    #[inline]
+    fn push(&mut self, row: usize, cand: u32, pr: u32, fresh: bool) {
+        let (l, r, c) = (usize::from(!fresh), row - self.lo, self.c);
+        cand_push(
+            &mut self.idx[l][r * c..(r + 1) * c],
+            &mut self.pri[l][r * c..(r + 1) * c],
+            &mut self.cnt[l][r],
+            cand,
+            pr,
+        );
+    }
+
+    /// Starts loading row `row`'s new (`fresh`) or old list.
+    #[inline]
+    fn prefetch(&self, row: usize, fresh: bool) {
+        let (l, r, c) = (usize::from(!fresh), row - self.lo, self.c);
+        prefetch_bytes(&self.idx[l][r * c..(r + 1) * c]);
+        prefetch_bytes(&self.pri[l][r * c..(r + 1) * c]);
+        prefetch_bytes(&self.cnt[l][r..=r]);
+    }
+}
+
+/// Source rows scanned per part before the pushes into other parts' rows are
+/// applied (their queues stay a few MB).
+const CAND_ROUND_ROWS: usize = 32_768;
+
+/// Fills the candidate lists of an iteration: every heap entry `i → j`
+/// offers `j` to `i` and `i` to `j`, into the new lists when the entry is new,
+/// else into the old lists of rows that will be joined.
+///
+/// The rows are split into parts, one task each. A task scans its own rows'
+/// entries: pushes into its own rows it makes at once, pushes into another
+/// part's rows it queues, and that part's task makes them after the round.
+/// The lists do not depend on this order ([`cand_push`]); each list is sorted
+/// at the end, so the joins see them in one order whatever the number of
+/// threads.
+fn build_candidates(
+    heaps: &Heaps,
+    joined: &[bool],
+    it_seed: u64,
+    new: &mut Lists,
+    old: &mut Lists,
+) {
+    let (n, k, c) = (joined.len(), heaps.k, new.c);
+    let parts = rayon::current_num_threads().clamp(1, 16);
+    let part_rows = n.div_ceil(parts).max(1);
+    new.cnt.iter_mut().for_each(|x| *x = 0);
+    old.cnt.iter_mut().for_each(|x| *x = 0);
+    let mut lists: Vec<PartLists<'_>> = new
+        .idx
+        .chunks_mut(part_rows * c)
+        .zip(new.pri.chunks_mut(part_rows * c))
+        .zip(new.cnt.chunks_mut(part_rows))
+        .zip(old.idx.chunks_mut(part_rows * c))
+        .zip(old.pri.chunks_mut(part_rows * c))
+        .zip(old.cnt.chunks_mut(part_rows))
+        .enumerate()
+        .map(|(p, (((((ni, np), nc), oi), op), oc))| PartLists {
+            lo: p * part_rows,
+            c,
+            idx: [ni, oi],
+            pri: [np, op],
+            cnt: [nc, oc],
+        })
+        .collect();
+    let n_parts = lists.len();
+    let part_of = |row: usize| row / part_rows;
+    // (target row, candidate, new) pushes for each other part.
+    type Queues = Vec<Vec<(u32, u32, bool)>>;
+    for r0 in (0..part_rows).step_by(CAND_ROUND_ROWS) {
+        let queued: Vec<Queues> = lists
+            .par_iter_mut()
+            .map(|pl| {
+                let mut out: Queues = vec![Vec::new(); n_parts];
+                let hi = (pl.lo + pl.cnt[0].len()).min(pl.lo + r0 + CAND_ROUND_ROWS);
+                let (e0, e1) = ((pl.lo + r0) * k, hi * k);
+                if e0 >= e1 {
+                    return out;
+                }
+                for e in e0..e1 {
+                    // The list an entry a few ahead pushes into starts loading.
+                    if let Some(&ja) = heaps.idx[..e1].get(e + PREFETCH_AHEAD) {
+                        let (ja, fresh) = (ja as usize, heaps.flag[e + PREFETCH_AHEAD]);
+                        if pl.holds(ja) && (fresh || joined[ja]) {
+                            pl.prefetch(ja, fresh);
+                        }
+                    }
+                    let j = heaps.idx[e];
+                    if j == u32::MAX {
+                        continue;
+                    }
+                    let (i, ju) = (e / k, j as usize);
+                    let fresh = heaps.flag[e];
+                    let i_in = fresh || joined[i];
+                    let j_in = fresh || joined[ju];
+                    if !i_in && !j_in {
+                        continue;
+                    }
+                    let pr = pair_priority(it_seed, i as u32, j);
+                    if i_in {
+                        pl.push(i, j, pr, fresh);
+                    }
+                    if j_in {
+                        if pl.holds(ju) {
+                            pl.push(ju, i as u32, pr, fresh);
+                        } else {
+                            out[part_of(ju)].push((j, i as u32, fresh));
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        lists.par_iter_mut().enumerate().for_each(|(q, pl)| {
+            for from in &queued {
+                let ups = &from[q];
+                for (t, &(row, cand, fresh)) in ups.iter().enumerate() {
+                    if let Some(&(ahead, _, f)) = ups.get(t + PREFETCH_AHEAD) {
+                        pl.prefetch(ahead as usize, f);
+                    }
+                    pl.push(row as usize, cand, pair_priority(it_seed, row, cand), fresh);
+                }
+            }
+        });
+    }
+    // One order for the joins, whatever order the pushes came in.
+    for l in [&mut *new, &mut *old] {
+        let c = l.c;
+        l.idx
+            .par_chunks_mut(c)
+            .zip(l.cnt.par_iter())
+            .for_each(|(row, &m)| row[..m as usize].sort_unstable());
+    }
 }
 
 /// Random-projection trees and at most how many NN-descent iterations for `n` rows.
@@ -428,12 +626,8 @@ fn nn_descent_permuted<S: Space>(
 
     // NN-descent iterations.
     let max_cand = k.min(60);
-    let mut new_idx = vec![0u32; n * max_cand];
-    let mut new_pri = vec![0u32; n * max_cand];
-    let mut new_cnt = vec![0u32; n];
-    let mut old_idx = vec![0u32; n * max_cand];
-    let mut old_pri = vec![0u32; n * max_cand];
-    let mut old_cnt = vec![0u32; n];
+    let mut new = Lists::new(n, max_cand);
+    let mut old = Lists::new(n, max_cand);
     for it in 0..max_iters {
         // Rows that will have new candidates: only they are joined, so only they
         // need their old candidates (late iterations have few).
@@ -444,90 +638,7 @@ fn nn_descent_permuted<S: Space>(
                 joined[j as usize] = true;
             }
         }
-        // Build candidate lists: each part of the rows scans all edges, keeping those that touch
-        // it; every row sees its pushes in the same global order whatever the partition.
-        {
-            let heaps_ref = &heaps;
-            let joined = &joined;
-            let parts = rayon::current_num_threads().clamp(1, 16);
-            let part_rows = n.div_ceil(parts).max(1);
-            new_idx
-                .par_chunks_mut(part_rows * max_cand)
-                .zip(new_pri.par_chunks_mut(part_rows * max_cand))
-                .zip(new_cnt.par_chunks_mut(part_rows))
-                .zip(old_idx.par_chunks_mut(part_rows * max_cand))
-                .zip(old_pri.par_chunks_mut(part_rows * max_cand))
-                .zip(old_cnt.par_chunks_mut(part_rows))
-                .enumerate()
-                .for_each(|(b, (((((ni, np), nc), oi), op), oc))| {
-                    let lo = b * part_rows;
-                    let hi = lo + nc.len();
-                    nc.iter_mut().for_each(|c| *c = 0);
-                    oc.iter_mut().for_each(|c| *c = 0);
-                    let mc = max_cand;
-                    let it_seed = mix(&[seed, it as u64]);
-                    for i in 0..n {
-                        let i_in = (lo..hi).contains(&i);
-                        for s in 0..k {
-                            let e = i * k + s;
-                            // The list a few entries ahead pushes into starts loading
-                            // (its row lies anywhere in this part).
-                            if let Some(&ja) = heaps_ref.idx.get(e + PREFETCH_AHEAD) {
-                                let ja = ja as usize;
-                                let fresh = heaps_ref.flag[e + PREFETCH_AHEAD];
-                                if (lo..hi).contains(&ja) && (fresh || joined[ja]) {
-                                    let r = ja - lo;
-                                    let (ci, cp, cc) = if fresh {
-                                        (&*ni, &*np, &*nc)
-                                    } else {
-                                        (&*oi, &*op, &*oc)
-                                    };
-                                    prefetch_bytes(&ci[r * mc..(r + 1) * mc]);
-                                    prefetch_bytes(&cp[r * mc..(r + 1) * mc]);
-                                    prefetch_bytes(&cc[r..=r]);
-                                }
-                            }
-                            let j = heaps_ref.idx[e];
-                            if j == u32::MAX {
-                                continue;
-                            }
-                            let ju = j as usize;
-                            let isnew = heaps_ref.flag[e];
-                            let i_in = i_in && (isnew || joined[i]);
-                            let j_in = (lo..hi).contains(&ju) && (isnew || joined[ju]);
-                            if !i_in && !j_in {
-                                continue;
-                            }
-                            let pr = cheap_hash(it_seed, i as u32, j);
-                            let (ci, cp, cc) = if isnew {
-                                (&mut *ni, &mut *np, &mut *nc)
-                            } else {
-                                (&mut *oi, &mut *op, &mut *oc)
-                            };
-                            if i_in {
-                                let r = i - lo;
-                                cand_push(
-                                    &mut ci[r * mc..(r + 1) * mc],
-                                    &mut cp[r * mc..(r + 1) * mc],
-                                    &mut cc[r],
-                                    j,
-                                    pr,
-                                );
-                            }
-                            if j_in {
-                                let r = ju - lo;
-                                cand_push(
-                                    &mut ci[r * mc..(r + 1) * mc],
-                                    &mut cp[r * mc..(r + 1) * mc],
-                                    &mut cc[r],
-                                    i as u32,
-                                    pr,
-                                );
-                            }
-                        }
-                    }
-                });
-        }
+        build_candidates(&heaps, &joined, mix(&[seed, it as u64]), &mut new, &mut old);
         // Sampled new neighbours become old.
         heaps
             .flag
@@ -535,7 +646,7 @@ fn nn_descent_permuted<S: Space>(
             .zip(heaps.idx.par_chunks(k))
             .enumerate()
             .for_each(|(i, (fl, ix))| {
-                let cands = &new_idx[i * max_cand..i * max_cand + new_cnt[i] as usize];
+                let cands = new.of(i);
                 for (f, j) in fl.iter_mut().zip(ix) {
                     if *f && cands.contains(j) {
                         *f = false;
@@ -554,12 +665,7 @@ fn nn_descent_permuted<S: Space>(
                 .par_chunks(GEN_CHUNK)
                 .map(|ch| {
                     let mut out: Vec<Vec<Update>> = vec![Vec::new(); nb];
-                    let cands = |i: usize| {
-                        (
-                            &new_idx[i * max_cand..i * max_cand + new_cnt[i] as usize],
-                            &old_idx[i * max_cand..i * max_cand + old_cnt[i] as usize],
-                        )
-                    };
+                    let cands = |i: usize| (new.of(i), old.of(i));
                     for (c, &i) in ch.iter().enumerate() {
                         let (nw, od) = cands(i);
                         // The next node's rows load while this one's are joined.
@@ -593,7 +699,7 @@ fn nn_descent_permuted<S: Space>(
     }
     report(progress, "umap:knn", total_steps, total_steps)?;
 
-    drop((new_idx, new_pri, new_cnt, old_idx, old_pri, old_cnt));
+    drop((new, old));
 
     // Sort each heap; fill any incomplete row by brute force.
     let mut idx = vec![0u32; n * k];

@@ -117,12 +117,14 @@ fn quantized_nndescent_at_scale_finds_the_nearest_with_exact_distances() {
 fn nndescent_is_deterministic_across_thread_counts() {
     let x = data::blobs(2000, 16, 5, 2.0, 11);
     let a = one_thread(|| approx_knn(x.view(), 10, Metric::Cosine, 5, &NoProgress).unwrap());
-    let b = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap()
-        .install(|| approx_knn(x.view(), 10, Metric::Cosine, 5, &NoProgress).unwrap());
-    assert_eq!(a.indices, b.indices);
+    for threads in [2, 3] {
+        let b = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| approx_knn(x.view(), 10, Metric::Cosine, 5, &NoProgress).unwrap());
+        assert_eq!(a.indices, b.indices, "{threads} threads");
+    }
 }
 
 #[test]
