@@ -312,7 +312,9 @@ fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
     pri[pos] = pr;
 }
 
-/// Each row's candidate lists of `c` entries (the first `cnt[r]` of row `r`'s in use).
+/// Each row's candidate lists of `c` entries (the first `cnt[r]` of row `r`'s
+/// in use). `pri` holds the priorities while the lists are built; once they
+/// are sorted ([`build_candidates`]) only `idx` and `cnt` are read.
 struct Lists {
     c: usize,
     idx: Vec<u32>,
@@ -347,8 +349,13 @@ struct PartLists<'a> {
 }
 
 impl PartLists<'_> {
+    /// One past the last row.
+    fn end(&self) -> usize {
+        self.lo + self.cnt[0].len()
+    }
+
     fn holds(&self, row: usize) -> bool {
-        (self.lo..self.lo + self.cnt[0].len()).contains(&row)
+        (self.lo..self.end()).contains(&row)
     }
 
     /// Pushes `cand` into row `row`'s new (`fresh`) or old list.
@@ -426,11 +433,8 @@ fn build_candidates(
             .par_iter_mut()
             .map(|pl| {
                 let mut out: Queues = vec![Vec::new(); n_parts];
-                let hi = (pl.lo + pl.cnt[0].len()).min(pl.lo + r0 + CAND_ROUND_ROWS);
+                let hi = pl.end().min(pl.lo + r0 + CAND_ROUND_ROWS);
                 let (e0, e1) = ((pl.lo + r0) * k, hi * k);
-                if e0 >= e1 {
-                    return out;
-                }
                 for e in e0..e1 {
                     // The list an entry a few ahead pushes into starts loading.
                     if let Some(&ja) = heaps.idx[..e1].get(e + PREFETCH_AHEAD) {

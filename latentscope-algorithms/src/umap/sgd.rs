@@ -792,6 +792,9 @@ mod tests {
 mod lanes {
     use super::{Chunk, Consts, Draws, EXP2_POLY, Group, LANES, LOG2_POLY, PHI, SQRT_HALF_BITS};
 
+    use std::arch::x86_64::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
     /// How many edges ahead of the due scan their ends are prefetched.
     const AHEAD: usize = 64;
 
@@ -812,8 +815,6 @@ mod lanes {
         }
         table
     };
-    use std::arch::x86_64::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     /// `x^b` on 8 lanes (fast log2/exp2, as `fast_pow`).
     #[inline(always)]
