@@ -75,6 +75,31 @@ pub(crate) fn smooth_knn_dist(knn: &KnnGraph, n_neighbors: usize) -> (Vec<f32>, 
     out.into_iter().unzip()
 }
 
+/// Calls `f(row, other, strength)` for each edge of the kNN graph (`n` rows of
+/// `kk` entries, `strength` of row and entry) whose row lies in `rows`, and for
+/// the reverse of each edge whose other end does, in the order of the listing
+/// rows.
+fn part_edges(
+    n: usize,
+    kk: usize,
+    strength: &impl Fn(usize, usize) -> Option<(u32, f32)>,
+    rows: std::ops::Range<usize>,
+    mut f: impl FnMut(usize, u32, f32),
+) {
+    for i in 0..n {
+        for t in 0..kk {
+            if let Some((j, w)) = strength(i, t) {
+                if rows.contains(&i) {
+                    f(i, j, w);
+                }
+                if rows.contains(&(j as usize)) {
+                    f(j as usize, i as u32, w);
+                }
+            }
+        }
+    }
+}
+
 /// Membership strengths and their fuzzy union `a + b - a b`, sorted by (head, tail).
 ///
 /// Built in place in compressed rows (each row's own edges and the edges that point at
@@ -106,37 +131,54 @@ pub(crate) fn fuzzy_simplicial_set(knn: &KnnGraph, n_neighbors: usize) -> Graph 
         let w = strengths[i * kk + t];
         (w > 0.0).then(|| (knn.indices[[i, t]], w))
     };
-    // Rows: i's own edges and the reversed edges of every row that lists i.
+    // Rows: i's own edges and the reversed edges of every row that lists i,
+    // both in the order of the listing rows. Each part of the rows is counted
+    // and filled by its own task, which scans every edge for those that touch
+    // its rows (the writes fall anywhere; scanning twice is cheaper than one
+    // task writing them all).
+    let parts = rayon::current_num_threads().clamp(1, 16);
+    let part_rows = n.div_ceil(parts).max(1);
     let mut start = vec![0usize; n + 1];
-    for i in 0..n {
-        for t in 0..kk {
-            if let Some((j, _)) = strength(i, t) {
-                start[i + 1] += 1;
-                start[j as usize + 1] += 1;
-            }
-        }
-    }
+    start[1..]
+        .par_chunks_mut(part_rows)
+        .enumerate()
+        .for_each(|(p, lens)| {
+            let lo = p * part_rows;
+            part_edges(n, kk, &strength, lo..lo + lens.len(), |row, _, _| {
+                lens[row - lo] += 1;
+            });
+        });
     for i in 0..n {
         start[i + 1] += start[i];
     }
     let total = start[n];
     let mut tail = vec![0u32; total];
     let mut weight = vec![0f32; total];
-    let mut fill = start.clone();
-    for i in 0..n {
-        for t in 0..kk {
-            if let Some((j, w)) = strength(i, t) {
-                let (a, b) = (fill[i], fill[j as usize]);
-                tail[a] = j;
-                weight[a] = w;
-                tail[b] = i as u32;
-                weight[b] = w;
-                fill[i] += 1;
-                fill[j as usize] += 1;
-            }
+    {
+        // Each part's stretch of the edge arrays.
+        let mut stretches = Vec::with_capacity(parts);
+        let (mut t_rest, mut w_rest) = (&mut tail[..], &mut weight[..]);
+        for lo in (0..n).step_by(part_rows) {
+            let hi = (lo + part_rows).min(n);
+            let (t_part, t_next) = t_rest.split_at_mut(start[hi] - start[lo]);
+            let (w_part, w_next) = w_rest.split_at_mut(start[hi] - start[lo]);
+            stretches.push((lo, hi, t_part, w_part));
+            t_rest = t_next;
+            w_rest = w_next;
         }
+        stretches
+            .into_par_iter()
+            .for_each(|(lo, hi, t_part, w_part)| {
+                let mut fill: Vec<usize> = start[lo..hi].iter().map(|s| s - start[lo]).collect();
+                part_edges(n, kk, &strength, lo..hi, |row, other, w| {
+                    let at = &mut fill[row - lo];
+                    t_part[*at] = other;
+                    w_part[*at] = w;
+                    *at += 1;
+                });
+            });
     }
-    drop((fill, strengths));
+    drop(strengths);
     // Sort each row by tail and merge each pair of equal tails (one edge listed from
     // both ends) into their union; `kept` is the row's length afterwards.
     let mut rows: Vec<(&mut [u32], &mut [f32])> = Vec::with_capacity(n);

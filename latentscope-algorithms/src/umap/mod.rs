@@ -11,6 +11,7 @@ mod error;
 mod fuzzy;
 mod knn;
 mod nndescent;
+mod pages;
 mod params;
 mod rng;
 mod sgd;

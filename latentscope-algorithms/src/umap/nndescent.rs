@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::error::UmapError;
 use super::knn::{KnnGraph, report};
+use super::pages::huge_vec;
 use super::rng::{Rng, mix};
 use super::space::{Space, prefetch_bytes};
 use crate::progress::Progress;
@@ -15,6 +16,10 @@ const GEN_CHUNK: usize = 128;
 const BUCKETS: usize = 32;
 /// Leaves joined before their updates are applied (about 120k rows' worth).
 const ROUND_LEAVES: usize = 4096;
+/// Leaves joined by one task.
+const LEAF_CHUNK: usize = 64;
+/// Rows whose candidates are joined before their updates are applied.
+const JOIN_ROUND_ROWS: usize = 8192;
 
 /// How many rows (or entries) ahead a loop starts loading what it will read.
 const PREFETCH_AHEAD: usize = 8;
@@ -61,6 +66,26 @@ fn heap_push(idx: &mut [u32], dist: &mut [f32], flag: &mut [bool], j: u32, d: f3
     idx[pos] = j;
     flag[pos] = true;
     true
+}
+
+/// The update lists of each task of a round, bucketed by target row, kept
+/// from round to round: each round reuses the memory of the last, where fresh
+/// lists cost the kernel gigabytes of page clearing at scale.
+struct Pending {
+    lists: Vec<Vec<Vec<Update>>>,
+}
+
+impl Pending {
+    fn new(tasks: usize, buckets: usize) -> Self {
+        Self {
+            lists: vec![vec![Vec::new(); buckets]; tasks],
+        }
+    }
+
+    /// Empties every list, keeping its memory.
+    fn clear(&mut self) {
+        self.lists.iter_mut().flatten().for_each(Vec::clear);
+    }
 }
 
 /// Applies bucketed updates (target, other, distance) to the heaps; returns successful pushes.
@@ -326,9 +351,9 @@ impl Lists {
     fn new(n: usize, c: usize) -> Self {
         Lists {
             c,
-            idx: vec![0u32; n * c],
-            pri: vec![0u32; n * c],
-            cnt: vec![0u32; n],
+            idx: huge_vec(n * c, 0u32),
+            pri: huge_vec(n * c, 0u32),
+            cnt: huge_vec(n, 0u32),
         }
     }
 
@@ -579,15 +604,23 @@ fn nn_descent_permuted<S: Space>(
     let bucket_rows = n.div_ceil(BUCKETS).max(1);
     let mut heaps = Heaps {
         k,
-        idx: vec![u32::MAX; n * k],
-        dist: vec![f32::INFINITY; n * k],
-        flag: vec![false; n * k],
-        worst: vec![f32::INFINITY; n],
+        idx: huge_vec(n * k, u32::MAX),
+        dist: huge_vec(n * k, f32::INFINITY),
+        flag: huge_vec(n * k, false),
+        worst: huge_vec(n, f32::INFINITY),
     };
     let (n_trees, max_iters) = steps(n);
     let leaf_size = leaf_size_for(k);
     let total_steps = n_trees + max_iters;
     let nb = n.div_ceil(bucket_rows);
+
+    // Update lists of each chunk of a round, reused from round to round.
+    let mut pending = Pending::new(
+        ROUND_LEAVES
+            .div_ceil(LEAF_CHUNK)
+            .max(JOIN_ROUND_ROWS.div_ceil(GEN_CHUNK)),
+        nb,
+    );
 
     // Random-projection forest.
     let trees: Vec<Tree> = (0..n_trees)
@@ -598,10 +631,10 @@ fn nn_descent_permuted<S: Space>(
         // A round of leaves at a time keeps the pending updates small.
         for round in leaves.chunks(ROUND_LEAVES) {
             let known = Known::of(&heaps);
-            let lists: Vec<Vec<Vec<Update>>> = round
-                .par_chunks(64)
-                .map(|ls| {
-                    let mut out: Vec<Vec<Update>> = vec![Vec::new(); nb];
+            round
+                .par_chunks(LEAF_CHUNK)
+                .zip(pending.lists.par_iter_mut())
+                .for_each(|(ls, out)| {
                     for (l, &(lo, hi)) in ls.iter().enumerate() {
                         // The next leaf's rows load while this one's are joined
                         // (a tree's leaves lie anywhere in memory but the first's).
@@ -616,14 +649,13 @@ fn nn_descent_permuted<S: Space>(
                             for b in a + 1..leaf.len() {
                                 let (i, j) = (leaf[a], leaf[b]);
                                 let d = space.dist(i, j);
-                                push_pair(&mut out, known, bucket_rows, i, j, d);
+                                push_pair(out, known, bucket_rows, i, j, d);
                             }
                         }
                     }
-                    out
-                })
-                .collect();
-            apply(&mut heaps, &lists, bucket_rows);
+                });
+            apply(&mut heaps, &pending.lists, bucket_rows);
+            pending.clear();
         }
         report(progress, "umap:knn", t + 1, total_steps)?;
     }
@@ -659,16 +691,15 @@ fn nn_descent_permuted<S: Space>(
             });
         // Local joins, in rounds so thresholds stay fresh and memory bounded.
         let mut pushes = 0usize;
-        let round = 8192usize;
         let mut r0 = 0;
         while r0 < n {
-            let r1 = (r0 + round).min(n);
+            let r1 = (r0 + JOIN_ROUND_ROWS).min(n);
             let known = Known::of(&heaps);
             let nodes: Vec<usize> = (r0..r1).collect();
-            let lists: Vec<Vec<Vec<Update>>> = nodes
+            nodes
                 .par_chunks(GEN_CHUNK)
-                .map(|ch| {
-                    let mut out: Vec<Vec<Update>> = vec![Vec::new(); nb];
+                .zip(pending.lists.par_iter_mut())
+                .for_each(|(ch, out)| {
                     let cands = |i: usize| (new.of(i), old.of(i));
                     for (c, &i) in ch.iter().enumerate() {
                         let (nw, od) = cands(i);
@@ -686,14 +717,13 @@ fn nn_descent_permuted<S: Space>(
                                     continue;
                                 }
                                 let d = space.dist(pi, q);
-                                push_pair(&mut out, known, bucket_rows, pi, q, d);
+                                push_pair(out, known, bucket_rows, pi, q, d);
                             }
                         }
                     }
-                    out
-                })
-                .collect();
-            pushes += apply(&mut heaps, &lists, bucket_rows);
+                });
+            pushes += apply(&mut heaps, &pending.lists, bucket_rows);
+            pending.clear();
             r0 = r1;
         }
         report(progress, "umap:knn", n_trees + it + 1, total_steps)?;
@@ -703,7 +733,7 @@ fn nn_descent_permuted<S: Space>(
     }
     report(progress, "umap:knn", total_steps, total_steps)?;
 
-    drop((new, old));
+    drop((new, old, pending));
 
     // Sort each heap; fill any incomplete row by brute force.
     let mut idx = vec![0u32; n * k];

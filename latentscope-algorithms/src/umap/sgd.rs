@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use super::error::UmapError;
 use super::fuzzy::Graph;
 use super::knn::report;
+use super::pages::advise_huge_pages;
 #[cfg(test)]
 use super::rng::Rng;
 use super::rng::mix;
@@ -508,7 +509,10 @@ pub(crate) fn optimize(
         .map(|&e| g_weight[e as usize] / wmax)
         .collect();
     drop((g_weight, perm));
-    let emb: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
+    // Read at random by every sample: huge pages keep it within the TLB.
+    let mut emb: Vec<AtomicU64> = Vec::with_capacity(n);
+    advise_huge_pages(emb.spare_capacity_mut());
+    emb.extend((0..n).map(|_| AtomicU64::new(0)));
     for (p, &at) in embedding.chunks_exact(2).zip(&place) {
         emb[at as usize].store(pack(p[0], p[1]), Ordering::Relaxed);
     }

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::distance::{IntDotFn, int_dot_fn};
 use super::knn::Prepared;
+use super::pages::huge_vec;
 use super::params::Metric;
 
 /// Rows with a distance between any two and hyperplanes that split them.
@@ -92,7 +93,7 @@ struct LineAligned {
 
 impl LineAligned {
     fn zeroed(len: usize) -> Self {
-        let buf = vec![0i8; len + LINE - 1];
+        let buf = huge_vec(len + LINE - 1, 0i8);
         // (`align_offset` may decline; the values are then merely unaligned.)
         let start = buf.as_ptr().align_offset(LINE).min(LINE - 1);
         Self { buf, start, len }

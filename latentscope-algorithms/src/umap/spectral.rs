@@ -37,6 +37,37 @@ fn pdot(a: &[f64], b: &[f64]) -> f64 {
     parts.iter().sum()
 }
 
+/// The element type of the Lanczos basis: `f64` for graphs up to
+/// [`LARGE_GRAPH`] nodes; `f32` above, which halves the reorthogonalisation's
+/// reads of a basis of hundreds of MB, while its rounding (1e-7) stays far
+/// below the residual accepted there ([`ACCEPTED_RESIDUAL`]).
+trait Basis: Copy + Send + Sync {
+    fn of(v: f64) -> Self;
+    fn get(self) -> f64;
+}
+
+impl Basis for f64 {
+    #[inline]
+    fn of(v: f64) -> Self {
+        v
+    }
+    #[inline]
+    fn get(self) -> f64 {
+        self
+    }
+}
+
+impl Basis for f32 {
+    #[inline]
+    fn of(v: f64) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn get(self) -> f64 {
+        f64::from(self)
+    }
+}
+
 struct Op<'a> {
     /// Edge range of each graph node (global numbering).
     row_ptr: &'a [usize],
@@ -54,21 +85,58 @@ struct Op<'a> {
 impl Op<'_> {
     /// `y = D^-1/2 W D^-1/2 x`, as `dis ⊙ (W (dis ⊙ x))`: one scaled copy of
     /// `x` read at random per edge, rather than `dis` and `x` both.
-    fn apply(&self, x: &[f64], y: &mut [f64]) {
-        let z: Vec<f64> = x.par_iter().zip(&self.dis).map(|(v, d)| v * d).collect();
+    /// `z` is scratch: of `x`'s length, or of the whole graph's when `x` is
+    /// one component of it ([`Op::scratch_len`]).
+    fn apply<T: Basis>(&self, x: &[T], z: &mut [f64], y: &mut [f64]) {
+        // Indexed by graph node, `z` saves the random read of `local` on
+        // every edge; its other components' nodes are never read (no edge
+        // leaves a component).
+        let by_node = self.nodes.filter(|_| z.len() != x.len());
+        match by_node {
+            Some(nodes) => {
+                for ((&gi, v), d) in nodes.iter().zip(x).zip(&self.dis) {
+                    z[gi as usize] = v.get() * d;
+                }
+            }
+            None => z
+                .par_iter_mut()
+                .zip(x.par_iter().zip(&self.dis))
+                .for_each(|(zv, (v, d))| *zv = v.get() * d),
+        }
+        let z = &*z;
+        let local = self.local.filter(|_| by_node.is_none());
         y.par_chunks_mut(CHUNK).enumerate().for_each(|(c, ys)| {
             for (r, yv) in ys.iter_mut().enumerate() {
                 let i = c * CHUNK + r;
                 let mut s = 0.0;
                 let gi = self.nodes.map_or(i, |nodes| nodes[i] as usize);
-                for e in self.row_ptr[gi]..self.row_ptr[gi + 1] {
-                    let t = self.col[e] as usize;
-                    let c = self.local.map_or(t, |local| local[t] as usize);
-                    s += f64::from(self.weight[e]) * z[c];
+                let edges = self.row_ptr[gi]..self.row_ptr[gi + 1];
+                match local {
+                    Some(local) => {
+                        for e in edges {
+                            let t = local[self.col[e] as usize] as usize;
+                            s += f64::from(self.weight[e]) * z[t];
+                        }
+                    }
+                    None => {
+                        for e in edges {
+                            s += f64::from(self.weight[e]) * z[self.col[e] as usize];
+                        }
+                    }
                 }
                 *yv = s * self.dis[i];
             }
         });
+    }
+
+    /// The length of [`Op::apply`]'s scratch for `n` rows: the whole graph's
+    /// for a large component of it, `n` otherwise (a small component's rows
+    /// are not worth a scratch of the whole graph's length).
+    fn scratch_len(&self, n: usize) -> usize {
+        match self.nodes {
+            Some(_) if n > LARGE_GRAPH => self.row_ptr.len() - 1,
+            _ => n,
+        }
     }
 }
 
@@ -77,7 +145,7 @@ impl Op<'_> {
 /// and a second only where the first shrank `w` by more than 10⁴ (one pass
 /// leaves it orthogonal to about that factor times machine precision, far
 /// below the residual a layout needs).
-fn reorth(w: &mut [f64], basis: &[Vec<f64>], large: bool) {
+fn reorth<T: Basis>(w: &mut [f64], basis: &[Vec<T>], large: bool) {
     if !large {
         gram_schmidt(w, basis);
         gram_schmidt(w, basis);
@@ -91,7 +159,7 @@ fn reorth(w: &mut [f64], basis: &[Vec<f64>], large: bool) {
 }
 
 /// One pass of classical Gram-Schmidt of `w` against `basis`.
-fn gram_schmidt(w: &mut [f64], basis: &[Vec<f64>]) {
+fn gram_schmidt<T: Basis>(w: &mut [f64], basis: &[Vec<T>]) {
     let nch = w.len().div_ceil(CHUNK);
     let partials: Vec<Vec<f64>> = (0..nch)
         .into_par_iter()
@@ -103,7 +171,7 @@ fn gram_schmidt(w: &mut [f64], basis: &[Vec<f64>]) {
                     q[r.clone()]
                         .iter()
                         .zip(&w[r.clone()])
-                        .map(|(a, b)| a * b)
+                        .map(|(a, b)| a.get() * b)
                         .sum::<f64>()
                 })
                 .collect()
@@ -119,7 +187,7 @@ fn gram_schmidt(w: &mut [f64], basis: &[Vec<f64>]) {
         let off = c * CHUNK;
         for (q, &cf) in basis.iter().zip(&coef) {
             for (t, wv) in ws.iter_mut().enumerate() {
-                *wv -= cf * q[off + t];
+                *wv -= cf * q[off + t].get();
             }
         }
     });
@@ -192,11 +260,28 @@ pub(crate) fn spectral_layout(
     let mut v0: Vec<f64> = deg.iter().map(|d| d.sqrt()).collect();
     let nv0 = pdot(&v0, &v0).sqrt();
     v0.iter_mut().for_each(|v| *v /= nv0);
+    drop(deg);
+    if n > LARGE_GRAPH {
+        lanczos::<f32>(&op, &v0, seed, progress)
+    } else {
+        lanczos::<f64>(&op, &v0, seed, progress)
+    }
+}
+
+/// The top two non-trivial eigenvectors of `op` (orthogonal to its known top
+/// eigenvector `v0`), as an n x 2 layout, by Lanczos with its basis in `T`.
+fn lanczos<T: Basis>(
+    op: &Op<'_>,
+    v0: &[f64],
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<Result<Vec<f64>, SpectralFailure>, UmapError> {
+    let n = v0.len();
 
     let max_m = (n - 1).min(300);
     let mut rng = Rng::new(seed);
     let mut q: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-    let mut basis: Vec<Vec<f64>> = vec![v0];
+    let mut basis: Vec<Vec<T>> = vec![v0.iter().map(|&v| T::of(v)).collect()];
     let large = n > LARGE_GRAPH;
     reorth(&mut q, &basis, large);
     let nq = pdot(&q, &q).sqrt();
@@ -204,6 +289,10 @@ pub(crate) fn spectral_layout(
     let mut alphas: Vec<f64> = Vec::new();
     let mut betas: Vec<f64> = Vec::new();
     let mut w = vec![0.0f64; n];
+    let mut scratch = vec![0.0f64; op.scratch_len(n)];
+    // The residual is checked every 10 steps, or every 5 on large graphs,
+    // whose steps cost more than the small eigenproblem.
+    let every = if large { 5 } else { 10 };
     // Above 100k nodes every Lanczos step costs a pass over a basis of
     // that length, and only the rough shape of the start matters: stop at
     // the residual that is accepted anyway (smaller graphs keep the
@@ -211,15 +300,15 @@ pub(crate) fn spectral_layout(
     let tol = if large { ACCEPTED_RESIDUAL } else { 1e-4 };
     let mut best: Option<(f64, Vec<[f64; 2]>)> = None;
     for j in 0..max_m {
-        op.apply(&q, &mut w);
+        op.apply(&q, &mut scratch, &mut w);
         let alpha = pdot(&w, &q);
-        basis.push(std::mem::take(&mut q));
+        basis.push(q.par_iter().map(|&v| T::of(v)).collect());
         reorth(&mut w, &basis, large);
         let beta = pdot(&w, &w).sqrt();
         alphas.push(alpha);
         let m = j + 1;
         let exhausted = beta < 1e-10 || m == max_m;
-        if m >= 10 && (m % 10 == 0 || exhausted) {
+        if m >= 10 && (m % every == 0 || exhausted) {
             // Eigen-decomposition of the tridiagonal T (m x m).
             let t = Mat::<f64>::from_fn(m, m, |r, c| {
                 if r == c {
@@ -256,7 +345,7 @@ pub(crate) fn spectral_layout(
             break;
         }
         betas.push(beta);
-        q = w.iter().map(|v| v / beta).collect();
+        q.par_iter_mut().zip(&w).for_each(|(qv, v)| *qv = v / beta);
     }
     // Accept a looser residual than the target: only the rough shape of the layout matters.
     let coefs = match best {
@@ -269,8 +358,8 @@ pub(crate) fn spectral_layout(
         for (r, cf) in coefs.iter().enumerate() {
             let qv = &basis[r + 1];
             for (t, yv) in ys.chunks_mut(2).enumerate() {
-                yv[0] += cf[0] * qv[off + t];
-                yv[1] += cf[1] * qv[off + t];
+                yv[0] += cf[0] * qv[off + t].get();
+                yv[1] += cf[1] * qv[off + t].get();
             }
         }
     });
