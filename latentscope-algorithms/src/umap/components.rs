@@ -50,11 +50,15 @@ pub(crate) fn components(g: &Graph) -> (Vec<u32>, usize) {
 /// Components placed by their centroids' PCA at most; more get a grid.
 const MAX_PLACED_BY_PCA: usize = 2000;
 
+/// Each component's centre and the radius of its disc ([`places`]).
+pub(crate) type Places = (Vec<[f64; 2]>, Vec<f64>);
+
 /// Where each component goes, and the radius of the disc it may fill: its
 /// centroid's PCA position among the others' (two to four components at the
 /// corners of a diamond, as umap-learn puts them; very many on a grid), the
-/// radius half the distance to the nearest other place.
-fn places(x: ArrayView2<'_, f32>, label: &[u32], count: usize) -> (Vec<[f64; 2]>, Vec<f64>) {
+/// radius half the distance to the nearest other place. The only part of the
+/// start that reads the rows.
+pub(crate) fn places(x: ArrayView2<'_, f32>, label: &[u32], count: usize) -> Places {
     let positions = if count <= 4 {
         let corners = [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]];
         corners[..count].to_vec()
@@ -132,17 +136,16 @@ fn centroid_pca(x: ArrayView2<'_, f32>, label: &[u32], count: usize) -> Option<V
 }
 
 /// The starting layout (n × 2, row after row) of a graph with `count > 1`
-/// components labelled `label`; also how many components got a spectral
-/// layout of their own.
+/// components labelled `label`, at their [`places`]; also how many components
+/// got a spectral layout of their own.
 pub(crate) fn component_layout(
-    x: ArrayView2<'_, f32>,
     g: &Graph,
     label: &[u32],
     count: usize,
+    (meta, radius): Places,
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<(Vec<f64>, usize), UmapError> {
-    let (meta, radius) = places(x, label, count);
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); count];
     for (i, &c) in label.iter().enumerate() {
         members[c as usize].push(i as u32);

@@ -72,14 +72,26 @@ fn heap_push(idx: &mut [u32], dist: &mut [f32], flag: &mut [bool], j: u32, d: f3
 /// from round to round: each round reuses the memory of the last, where fresh
 /// lists cost the kernel gigabytes of page clearing at scale.
 struct Pending {
+    buckets: usize,
     lists: Vec<Vec<Vec<Update>>>,
 }
 
 impl Pending {
     fn new(tasks: usize, buckets: usize) -> Self {
         Self {
+            buckets,
             lists: vec![vec![Vec::new(); buckets]; tasks],
         }
+    }
+
+    /// The lists of a round's first `tasks` tasks, one per task, added if
+    /// missing: the joins pair tasks with lists by `zip`, which would drop
+    /// the updates of tasks without one.
+    fn for_tasks(&mut self, tasks: usize) -> &mut [Vec<Vec<Update>>] {
+        if self.lists.len() < tasks {
+            self.lists.resize(tasks, vec![Vec::new(); self.buckets]);
+        }
+        &mut self.lists[..tasks]
     }
 
     /// Empties every list, keeping its memory.
@@ -282,36 +294,34 @@ fn pair_priority(it_seed: u64, a: u32, b: u32) -> u32 {
 }
 
 /// Candidate lists with random priorities: keeps the `c` distinct candidates
-/// of lowest key ([`cand_key`]). Which candidates a list ends with does not
-/// depend on the order they were pushed in (a candidate pushed twice comes
-/// with the same priority both times).
+/// of lowest key (`key`, [`cand_key`] of the candidate's [`pair_priority`]
+/// with the list's row). Which candidates a list ends with does not depend on
+/// the order they were pushed in. The keys are computed again when compared,
+/// not stored: a hash costs less than the memory (140 MB at 703k rows).
 #[inline]
-fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
+fn cand_push(idx: &mut [u32], cnt: &mut u32, j: u32, key: impl Fn(u32) -> u64) {
     let c = idx.len();
     let m = *cnt as usize;
     if idx[..m].contains(&j) {
         return;
     }
-    let kj = cand_key(pr, j);
-    let key = |idx: &[u32], pri: &[u32], t: usize| cand_key(pri[t], idx[t]);
+    let kj = key(j);
     if m < c {
         // sift up in a max-heap on the key
         let mut pos = m;
-        idx[pos] = j;
-        pri[pos] = pr;
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if key(idx, pri, parent) >= kj {
+            if key(idx[parent]) >= kj {
                 break;
             }
-            idx.swap(parent, pos);
-            pri.swap(parent, pos);
+            idx[pos] = idx[parent];
             pos = parent;
         }
+        idx[pos] = j;
         *cnt += 1;
         return;
     }
-    if kj >= key(idx, pri, 0) {
+    if kj >= key(idx[0]) {
         return;
     }
     let mut pos = 0;
@@ -321,29 +331,22 @@ fn cand_push(idx: &mut [u32], pri: &mut [u32], cnt: &mut u32, j: u32, pr: u32) {
             break;
         }
         let r = l + 1;
-        let ch = if r < c && key(idx, pri, r) > key(idx, pri, l) {
-            r
-        } else {
-            l
-        };
-        if key(idx, pri, ch) <= kj {
+        let (kl, kr) = (key(idx[l]), if r < c { key(idx[r]) } else { 0 });
+        let (ch, kc) = if r < c && kr > kl { (r, kr) } else { (l, kl) };
+        if kc <= kj {
             break;
         }
         idx[pos] = idx[ch];
-        pri[pos] = pri[ch];
         pos = ch;
     }
     idx[pos] = j;
-    pri[pos] = pr;
 }
 
 /// Each row's candidate lists of `c` entries (the first `cnt[r]` of row `r`'s
-/// in use). `pri` holds the priorities while the lists are built; once they
-/// are sorted ([`build_candidates`]) only `idx` and `cnt` are read.
+/// in use).
 struct Lists {
     c: usize,
     idx: Vec<u32>,
-    pri: Vec<u32>,
     cnt: Vec<u32>,
 }
 
@@ -352,7 +355,6 @@ impl Lists {
         Lists {
             c,
             idx: huge_vec(n * c, 0u32),
-            pri: huge_vec(n * c, 0u32),
             cnt: huge_vec(n, 0u32),
         }
     }
@@ -368,8 +370,9 @@ impl Lists {
 struct PartLists<'a> {
     lo: usize,
     c: usize,
+    /// The iteration's seed of the candidates' priorities.
+    it_seed: u64,
     idx: [&'a mut [u32]; 2],
-    pri: [&'a mut [u32]; 2],
     cnt: [&'a mut [u32]; 2],
 }
 
@@ -385,14 +388,14 @@ impl PartLists<'_> {
 
     /// Pushes `cand` into row `row`'s new (`fresh`) or old list.
     #[inline]
-    fn push(&mut self, row: usize, cand: u32, pr: u32, fresh: bool) {
+    fn push(&mut self, row: usize, cand: u32, fresh: bool) {
         let (l, r, c) = (usize::from(!fresh), row - self.lo, self.c);
+        let (it_seed, row) = (self.it_seed, row as u32);
         cand_push(
             &mut self.idx[l][r * c..(r + 1) * c],
-            &mut self.pri[l][r * c..(r + 1) * c],
             &mut self.cnt[l][r],
             cand,
-            pr,
+            |q| cand_key(pair_priority(it_seed, row, q), q),
         );
     }
 
@@ -401,7 +404,6 @@ impl PartLists<'_> {
     fn prefetch(&self, row: usize, fresh: bool) {
         let (l, r, c) = (usize::from(!fresh), row - self.lo, self.c);
         prefetch_bytes(&self.idx[l][r * c..(r + 1) * c]);
-        prefetch_bytes(&self.pri[l][r * c..(r + 1) * c]);
         prefetch_bytes(&self.cnt[l][r..=r]);
     }
 }
@@ -435,17 +437,15 @@ fn build_candidates(
     let mut lists: Vec<PartLists<'_>> = new
         .idx
         .chunks_mut(part_rows * c)
-        .zip(new.pri.chunks_mut(part_rows * c))
         .zip(new.cnt.chunks_mut(part_rows))
         .zip(old.idx.chunks_mut(part_rows * c))
-        .zip(old.pri.chunks_mut(part_rows * c))
         .zip(old.cnt.chunks_mut(part_rows))
         .enumerate()
-        .map(|(p, (((((ni, np), nc), oi), op), oc))| PartLists {
+        .map(|(p, (((ni, nc), oi), oc))| PartLists {
             lo: p * part_rows,
             c,
+            it_seed,
             idx: [ni, oi],
-            pri: [np, op],
             cnt: [nc, oc],
         })
         .collect();
@@ -479,13 +479,12 @@ fn build_candidates(
                     if !i_in && !j_in {
                         continue;
                     }
-                    let pr = pair_priority(it_seed, i as u32, j);
                     if i_in {
-                        pl.push(i, j, pr, fresh);
+                        pl.push(i, j, fresh);
                     }
                     if j_in {
                         if pl.holds(ju) {
-                            pl.push(ju, i as u32, pr, fresh);
+                            pl.push(ju, i as u32, fresh);
                         } else {
                             out[part_of(ju)].push((j, i as u32, fresh));
                         }
@@ -501,7 +500,7 @@ fn build_candidates(
                     if let Some(&(ahead, _, f)) = ups.get(t + PREFETCH_AHEAD) {
                         pl.prefetch(ahead as usize, f);
                     }
-                    pl.push(row as usize, cand, pair_priority(it_seed, row, cand), fresh);
+                    pl.push(row as usize, cand, fresh);
                 }
             }
         });
@@ -633,7 +632,11 @@ fn nn_descent_permuted<S: Space>(
             let known = Known::of(&heaps);
             round
                 .par_chunks(LEAF_CHUNK)
-                .zip(pending.lists.par_iter_mut())
+                .zip(
+                    pending
+                        .for_tasks(round.len().div_ceil(LEAF_CHUNK))
+                        .par_iter_mut(),
+                )
                 .for_each(|(ls, out)| {
                     for (l, &(lo, hi)) in ls.iter().enumerate() {
                         // The next leaf's rows load while this one's are joined
@@ -659,6 +662,10 @@ fn nn_descent_permuted<S: Space>(
         }
         report(progress, "umap:knn", t + 1, total_steps)?;
     }
+
+    // The trees (40 MB at 703k rows) are not needed past here, and the
+    // candidate lists allocated next are the kNN's largest arrays.
+    drop(trees);
 
     // NN-descent iterations.
     let max_cand = k.min(60);
@@ -698,7 +705,11 @@ fn nn_descent_permuted<S: Space>(
             let nodes: Vec<usize> = (r0..r1).collect();
             nodes
                 .par_chunks(GEN_CHUNK)
-                .zip(pending.lists.par_iter_mut())
+                .zip(
+                    pending
+                        .for_tasks(nodes.len().div_ceil(GEN_CHUNK))
+                        .par_iter_mut(),
+                )
                 .for_each(|(ch, out)| {
                     let cands = |i: usize| (new.of(i), old.of(i));
                     for (c, &i) in ch.iter().enumerate() {

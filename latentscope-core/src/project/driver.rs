@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use ndarray::ArrayView2;
+use ndarray::Array2;
 use serde_json::Value;
 
 use super::{ProjectOptions, Reducer, UmapStart};
@@ -65,11 +65,12 @@ impl Dataset {
         let mut reads = vec![embedding.to_string()];
         reads.extend(options.init_from.map(|u| u.to_string()));
         let artifact = self.begin::<UmapId, _>(&RunSpec::new("umap", &claim).reading(reads))?;
-        let x = ArrayView2::from_shape((vectors.rows, vectors.cols), &vectors.data)
+        // The rows move into the reducer, which may free them early.
+        let x = Array2::from_shape_vec((vectors.rows, vectors.cols), vectors.data)
             .map_err(|e| Error::bad_input(embedding.to_string(), e.to_string()))?;
         let pool = thread_pool(options.threads)?;
         let reduce_started = Instant::now();
-        let reduction = pool.install(|| reducer.reduce(x, progress))?;
+        let reduction = pool.install(|| reducer.reduce_owned(x, progress))?;
         let reduce_seconds = reduce_started.elapsed().as_secs_f64();
         let mut params = reducer.params();
         if let Some(from) = options.init_from {

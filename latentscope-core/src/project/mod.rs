@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::ids::UmapId;
 use crate::pca::pca;
 use crate::progress::{Progress, check};
-use crate::umap::{Init, UmapParams, umap};
+use crate::umap::{Init, UmapParams, UmapResult, umap, umap_owned};
 
 /// A dimensionality reduction to 2-D. Sync and CPU-bound: the caller runs it
 /// inside a rayon pool it sized (never the global pool).
@@ -25,6 +25,12 @@ pub trait Reducer: Send + Sync + std::fmt::Debug {
     fn params(&self) -> Map<String, Value>;
     /// Reduces `x` (rows × dims) to rows × 2.
     fn reduce(&self, x: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Reduction>;
+
+    /// [`Reducer::reduce`] taking the rows by value, so that a reducer can
+    /// free them once it no longer reads them (the project step's way in).
+    fn reduce_owned(&self, x: Array2<f32>, progress: &dyn Progress) -> Result<Reduction> {
+        self.reduce(x.view(), progress)
+    }
 }
 
 /// What a [`Reducer`] made.
@@ -47,19 +53,28 @@ impl Reducer for UmapParams {
     }
 
     fn reduce(&self, x: ArrayView2<'_, f32>, progress: &dyn Progress) -> Result<Reduction> {
-        let r = umap(x, self, progress)?;
-        let mut details = Map::new();
-        details.insert("n_epochs_run".into(), r.n_epochs.into());
-        details.insert("a".into(), r.a.into());
-        details.insert("b".into(), r.b.into());
-        details.insert("init_used".into(), r.init_used.into());
-        details.insert("n_neighbors_used".into(), r.n_neighbors.into());
-        details.insert("graph_components".into(), r.n_components.into());
-        details.insert("seed".into(), r.seed.into());
-        Ok(Reduction {
-            points: r.embedding,
-            details,
-        })
+        Ok(umap_reduction(umap(x, self, progress)?))
+    }
+
+    /// Frees the rows before the epochs ([`umap_owned`]).
+    fn reduce_owned(&self, x: Array2<f32>, progress: &dyn Progress) -> Result<Reduction> {
+        Ok(umap_reduction(umap_owned(x, self, progress)?))
+    }
+}
+
+/// A UMAP run's layout and the facts recorded beside it.
+fn umap_reduction(r: UmapResult) -> Reduction {
+    let mut details = Map::new();
+    details.insert("n_epochs_run".into(), r.n_epochs.into());
+    details.insert("a".into(), r.a.into());
+    details.insert("b".into(), r.b.into());
+    details.insert("init_used".into(), r.init_used.into());
+    details.insert("n_neighbors_used".into(), r.n_neighbors.into());
+    details.insert("graph_components".into(), r.n_components.into());
+    details.insert("seed".into(), r.seed.into());
+    Reduction {
+        points: r.embedding,
+        details,
     }
 }
 

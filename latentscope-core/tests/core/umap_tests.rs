@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 
 use latentscope_core::progress::{NoProgress, ProgressEvent};
 use latentscope_core::umap::{
-    Init, Metric, UmapError, UmapParams, approx_knn, exact_knn, knn_graph, recall, umap,
+    Init, Metric, UmapError, UmapParams, approx_knn, exact_knn, knn_graph, recall, umap, umap_owned,
 };
 
 fn fixture() -> std::path::PathBuf {
@@ -228,6 +228,30 @@ fn a_disconnected_graph_is_laid_out_component_by_component() {
     // Another seed: the components never meet either.
     let r = umap(x.view(), &params_euclid(5, 2), &NoProgress).unwrap();
     assert!(r.init_used.starts_with("spectral"));
+}
+
+#[test]
+fn rows_given_by_value_give_the_same_layout() {
+    // `umap_owned` frees the rows before the components' layouts (several
+    // components) or before the epochs (one); neither changes a coordinate.
+    for (x, k, start) in [
+        (
+            data::blobs(400, 8, 4, 0.01, 9),
+            5,
+            "spectral (each connected component, placed apart)",
+        ),
+        (data::blobs(300, 8, 1, 1.0, 2), 15, "spectral"),
+    ] {
+        let p = params_euclid(k, 3);
+        let (by_ref, by_value) = one_thread(|| {
+            (
+                umap(x.view(), &p, &NoProgress).unwrap(),
+                umap_owned(x.clone(), &p, &NoProgress).unwrap(),
+            )
+        });
+        assert_eq!((by_ref.init_used, by_value.init_used), (start, start));
+        assert_eq!(by_ref.embedding, by_value.embedding);
+    }
 }
 
 fn params_euclid(k: usize, seed: u64) -> UmapParams {
