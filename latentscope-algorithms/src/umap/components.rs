@@ -56,8 +56,8 @@ pub(crate) type Places = (Vec<[f64; 2]>, Vec<f64>);
 /// Where each component goes, and the radius of the disc it may fill: its
 /// centroid's PCA position among the others' (two to four components at the
 /// corners of a diamond, as umap-learn puts them; very many on a grid), the
-/// radius half the distance to the nearest other place. The only part of the
-/// start that reads the rows.
+/// radius half the distance to the nearest other place. The only part of a
+/// start by components that reads the rows.
 pub(crate) fn places(x: ArrayView2<'_, f32>, label: &[u32], count: usize) -> Places {
     let positions = if count <= 4 {
         let corners = [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]];

@@ -178,9 +178,11 @@ pub fn umap(
     umap_rows(x, params, progress)
 }
 
-/// [`umap`] taking the rows by value: they are freed once the start is laid
-/// out, before the epochs, which then run beside the graph alone (at 703k ×
-/// 256 the rows are 720 MB of a run's 1.4 GB). The same layout as [`umap`].
+/// [`umap`] taking the rows by value: they are freed as soon as the start no
+/// longer reads them (before the components' layouts when the graph falls
+/// apart, else once the start is made), so the epochs run beside the graph
+/// alone (at 703k × 256 the rows are 720 MB of a run's 1.4 GB). The same
+/// layout as [`umap`].
 ///
 /// ```
 /// use latentscope_algorithms::umap::{UmapParams, umap_owned};

@@ -663,8 +663,8 @@ fn nn_descent_permuted<S: Space>(
         report(progress, "umap:knn", t + 1, total_steps)?;
     }
 
-    // The trees (40 MB at 703k rows) are not needed past here, and the
-    // candidate lists allocated next are the kNN's largest arrays.
+    // The trees (40 MB at 703k rows) are not needed past here: freed before
+    // the candidate lists (as large as the heaps) are allocated.
     drop(trees);
 
     // NN-descent iterations.
