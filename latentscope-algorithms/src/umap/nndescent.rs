@@ -515,9 +515,19 @@ fn build_candidates(
     }
 }
 
+/// How hard NN-descent searches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Effort {
+    /// Stop when an iteration improves fewer than this fraction of the n × k
+    /// neighbour entries.
+    pub(crate) stop: f64,
+    /// At most this many random-projection trees start the search.
+    pub(crate) max_trees: usize,
+}
+
 /// Random-projection trees and at most how many NN-descent iterations for `n` rows.
-fn steps(n: usize) -> (usize, usize) {
-    let n_trees = (5 + ((n as f64).powf(0.25)).round() as usize).min(12);
+fn steps(n: usize, max_trees: usize) -> (usize, usize) {
+    let n_trees = (5 + ((n as f64).powf(0.25)).round() as usize).min(max_trees);
     let max_iters = ((n as f64).log2().round() as usize).max(5);
     (n_trees, max_iters)
 }
@@ -566,7 +576,7 @@ impl Ordered {
 }
 
 /// NN-descent with RP-tree initialisation. Requires `space.n() > k`. Stops when an
-/// iteration improves fewer than `delta * n * k` neighbour entries.
+/// iteration improves fewer than `effort.stop * n * k` neighbour entries.
 ///
 /// The rows are first permuted into the leaf order of one random-projection tree, so that
 /// neighbours lie closer together in memory (large inputs do not fit in cache: at 703k
@@ -577,17 +587,17 @@ pub(crate) fn nn_descent<S: Space>(
     space: S,
     k: usize,
     seed: u64,
-    delta: f64,
+    effort: Effort,
     progress: &dyn Progress,
 ) -> Result<Ordered, UmapError> {
     let n = space.n();
     // The first report comes before the trees (seconds at scale), so bars show at once.
-    let (n_trees, max_iters) = steps(n);
+    let (n_trees, max_iters) = steps(n, effort.max_trees);
     report(progress, "umap:knn", 0, n_trees + max_iters)?;
     let (order, _) = rp_tree(&space, mix(&[seed, 0x6f72_6465]), leaf_size_for(k));
     let permuted = space.permuted(&order);
     drop(space);
-    let graph = nn_descent_permuted(&permuted, k, seed, delta, progress)?;
+    let graph = nn_descent_permuted(&permuted, k, seed, effort, progress)?;
     drop(permuted);
     Ok(Ordered { graph, order })
 }
@@ -596,7 +606,7 @@ fn nn_descent_permuted<S: Space>(
     space: &S,
     k: usize,
     seed: u64,
-    delta: f64,
+    effort: Effort,
     progress: &dyn Progress,
 ) -> Result<KnnGraph, UmapError> {
     let n = space.n();
@@ -608,7 +618,7 @@ fn nn_descent_permuted<S: Space>(
         flag: huge_vec(n * k, false),
         worst: huge_vec(n, f32::INFINITY),
     };
-    let (n_trees, max_iters) = steps(n);
+    let (n_trees, max_iters) = steps(n, effort.max_trees);
     let leaf_size = leaf_size_for(k);
     let total_steps = n_trees + max_iters;
     let nb = n.div_ceil(bucket_rows);
@@ -738,7 +748,7 @@ fn nn_descent_permuted<S: Space>(
             r0 = r1;
         }
         report(progress, "umap:knn", n_trees + it + 1, total_steps)?;
-        if (pushes as f64) <= delta * (n * k) as f64 {
+        if (pushes as f64) <= effort.stop * (n * k) as f64 {
             break;
         }
     }
