@@ -217,7 +217,7 @@ mod vnni_int {
         let mut acc0 = _mm256_setzero_si256();
         let mut acc1 = _mm256_setzero_si256();
         let mut i = 0;
-        // SAFETY: every load reads 32 bytes at offsets below `n`.
+        // SAFETY: every load reads 32 bytes, and the tail single bytes, at offsets below `n`.
         unsafe {
             while i + 64 <= n {
                 let a0 = _mm256_loadu_si256(pa.add(i).cast());
