@@ -182,20 +182,32 @@ mod avx_int {
                 acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p0, ones));
                 i += 32;
             }
-            let acc = _mm256_add_epi32(acc0, acc1);
-            let s = _mm_add_epi32(
-                _mm256_castsi256_si128(acc),
-                _mm256_extracti128_si256(acc, 1),
-            );
-            let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
-            let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
-            let mut total = _mm_cvtsi128_si32(s);
-            while i < n {
-                total += i32::from(*pa.add(i)) * i32::from(*pb.add(i));
-                i += 1;
-            }
-            total
+            sum_and_rest(_mm256_add_epi32(acc0, acc1), a, b, i)
         }
+    }
+
+    /// The sum of `acc`'s eight lanes plus the products of `a` and `b` from
+    /// `from` on, one byte at a time: the tail both int8 kernels share.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) unsafe fn sum_and_rest(acc: __m256i, a: &[i8], b: &[i8], from: usize) -> i32 {
+        let s = _mm_add_epi32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256(acc, 1),
+        );
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        let head = _mm_cvtsi128_si32(s);
+        let rest: i32 = a
+            .iter()
+            .zip(b)
+            .skip(from)
+            .map(|(&x, &y)| i32::from(x) * i32::from(y))
+            .sum();
+        head + rest
     }
 }
 
@@ -205,6 +217,7 @@ mod avx_int {
 /// are the same integers.
 #[cfg(target_arch = "x86_64")]
 mod vnni_int {
+    use super::avx_int::sum_and_rest;
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -217,7 +230,7 @@ mod vnni_int {
         let mut acc0 = _mm256_setzero_si256();
         let mut acc1 = _mm256_setzero_si256();
         let mut i = 0;
-        // SAFETY: every load reads 32 bytes, and the tail single bytes, at offsets below `n`.
+        // SAFETY: every load reads 32 bytes at offsets below `n`.
         unsafe {
             while i + 64 <= n {
                 let a0 = _mm256_loadu_si256(pa.add(i).cast());
@@ -235,19 +248,7 @@ mod vnni_int {
                 acc0 = _mm256_dpbusd_epi32(acc0, _mm256_abs_epi8(a0), _mm256_sign_epi8(b0, a0));
                 i += 32;
             }
-            let acc = _mm256_add_epi32(acc0, acc1);
-            let s = _mm_add_epi32(
-                _mm256_castsi256_si128(acc),
-                _mm256_extracti128_si256(acc, 1),
-            );
-            let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
-            let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
-            let mut total = _mm_cvtsi128_si32(s);
-            while i < n {
-                total += i32::from(*pa.add(i)) * i32::from(*pb.add(i));
-                i += 1;
-            }
-            total
+            sum_and_rest(_mm256_add_epi32(acc0, acc1), a, b, i)
         }
     }
 }
