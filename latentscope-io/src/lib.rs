@@ -29,6 +29,7 @@ pub mod h5;
 pub mod json;
 pub mod matrix;
 pub mod npy;
+mod plain_vectors;
 pub mod read;
 pub mod store;
 pub mod table;

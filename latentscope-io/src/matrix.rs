@@ -77,7 +77,7 @@ pub struct MatrixWriter {
     writer: SerializedFileWriter<Box<dyn AtomicWrite>>,
     cols: usize,
     /// Rows per row group (about 64 MB of values).
-    group_rows: usize,
+    pub(crate) group_rows: usize,
     /// Rows waiting for a full row group.
     pending: Vec<f32>,
     /// The definition levels of a full row group (all present).
@@ -309,6 +309,9 @@ pub fn append_vectors(
 
 /// Reads a vector column of a Parquet object into a contiguous matrix.
 pub fn read_matrix(store: &dyn Store, key: &str, column: &str) -> Result<Matrix> {
+    if let Some(m) = crate::plain_vectors::read_plain_matrix(store.open(key)?, column) {
+        return Ok(m);
+    }
     let (_, reader) = read_batches(store, key, Some(&[column]), 65_536)?;
     let declared_rows = reader.declared_rows();
     let mut data = Vec::new();

@@ -122,6 +122,15 @@ pub fn in_guarded_read() -> bool {
     GUARDED.with(|g| g.get())
 }
 
+/// Runs `read` (which reads Parquet pages) with the parquet crate's panics
+/// caught, and [`in_guarded_read`] true meanwhile.
+pub(crate) fn guarded<R>(read: impl FnOnce() -> R) -> std::thread::Result<R> {
+    GUARDED.with(|g| g.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    GUARDED.with(|g| g.set(false));
+    result
+}
+
 /// Batches of a Parquet file, with the parquet crate's panics on corrupt
 /// pages (a data page that names a dictionary the chunk lacks, …) turned
 /// into errors: a file can make a read fail, never the program. The first
@@ -168,10 +177,7 @@ impl Iterator for BatchReader {
             return None;
         }
         let inner = &mut self.inner;
-        GUARDED.with(|g| g.set(true));
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.next()));
-        GUARDED.with(|g| g.set(false));
-        match result {
+        match guarded(|| inner.next()) {
             Ok(item) => item,
             Err(panic) => {
                 self.failed = true;

@@ -164,6 +164,18 @@ pub(crate) fn check_input(x: ArrayView2<'_, f32>, k: usize) -> Result<(), UmapEr
 }
 
 pub(crate) fn check_finite(x: ArrayView2<'_, f32>) -> Result<(), UmapError> {
+    // The common case, all finite, in parallel and in a form that
+    // vectorises (an exponent of all ones is an infinity or a NaN); the
+    // search for the first bad value below runs only when there is one.
+    if let Some(data) = x.as_slice() {
+        let bad = |v: &f32| v.to_bits() & 0x7f80_0000 == 0x7f80_0000;
+        let any_bad = data
+            .par_chunks(1 << 16)
+            .any(|c| c.iter().fold(false, |acc, v| acc | bad(v)));
+        if !any_bad {
+            return Ok(());
+        }
+    }
     for (r, row) in x.rows().into_iter().enumerate() {
         if let Some(c) = row.iter().position(|v| !v.is_finite()) {
             return Err(UmapError::NonFinite { row: r, column: c });

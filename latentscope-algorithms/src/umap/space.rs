@@ -176,10 +176,24 @@ pub(crate) struct Quantized {
     kernel: IntDotFn,
 }
 
-/// Rounds `v` to int8 with `scale` (within -127..=127, as the kernel needs).
+/// Rounds `v` to int8 with `scale` (within -127..=127, as the kernel needs),
+/// half away from zero as `f32::round`, but in instructions that vectorise:
+/// `round` is a call into libm without SSE4.1 (a tenth of the time before
+/// the kNN at 703k rows). Exact: the clamped value's fraction, `y - trunc(y)`,
+/// is a representable `f32`.
 #[inline]
 fn quantize(v: f32, scale: f32) -> i8 {
-    (v * scale).round().clamp(-127.0, 127.0) as i8
+    let y = (v * scale).clamp(-127.0, 127.0);
+    let t = y as i32; // toward zero; NaN gives 0, as `round` then `as` did
+    let frac = y - t as f32;
+    let r = if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
+    };
+    r as i8
 }
 
 /// `row / |row|` rounded to int8 with its own scale; returns 1 / scale, or 0
@@ -316,6 +330,47 @@ mod tests {
         let q = Quantized::cosine(z.view());
         assert_eq!(q.dist(3, 7), 1.0);
         assert!(q.row(3).iter().all(|&v| v == 0));
+    }
+
+    #[test]
+    fn quantize_rounds_as_f32_round_does() {
+        let by_round = |v: f32, scale: f32| (v * scale).round().clamp(-127.0, 127.0) as i8;
+        let mut values: Vec<f32> = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            126.5,
+            -126.5,
+            127.5,
+            -127.5,
+            128.0,
+            -300.0,
+            0.49999997,
+            -0.49999997,
+            1e-30,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        // A fine stride from -130 to 130, every half and its two neighbours.
+        values.extend((0..200_000).map(|i| -130.0 + i as f32 * 0.0013));
+        for h in (-260..=260).map(|h| h as f32 * 0.5) {
+            let b = h.to_bits();
+            values.extend([
+                h,
+                f32::from_bits(b + 1),
+                f32::from_bits(b.saturating_sub(1)),
+            ]);
+        }
+        for &v in &values {
+            for scale in [1.0f32, 127.0, 0.37] {
+                let (a, e) = (quantize(v, scale), by_round(v, scale));
+                assert_eq!(a, e, "{v} × {scale}");
+            }
+        }
     }
 
     #[test]
