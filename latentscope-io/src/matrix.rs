@@ -309,9 +309,15 @@ pub fn append_vectors(
 
 /// Reads a vector column of a Parquet object into a contiguous matrix.
 pub fn read_matrix(store: &dyn Store, key: &str, column: &str) -> Result<Matrix> {
-    if let Some(m) = crate::plain_vectors::read_plain_matrix(store.open(key)?, column) {
-        return Ok(m);
+    match crate::plain_vectors::read_plain_matrix(store.open(key)?, column) {
+        Some(m) => Ok(m),
+        None => read_matrix_by_batches(store, key, column),
     }
+}
+
+/// [`read_matrix`] through Arrow's reader, for any layout of the column (and
+/// the errors that name what is wrong with a file).
+pub(crate) fn read_matrix_by_batches(store: &dyn Store, key: &str, column: &str) -> Result<Matrix> {
     let (_, reader) = read_batches(store, key, Some(&[column]), 65_536)?;
     let declared_rows = reader.declared_rows();
     let mut data = Vec::new();

@@ -218,7 +218,7 @@ fn uleb128(bytes: &[u8]) -> Option<(u64, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matrix::{MatrixWriter, read_matrix, vectors_array};
+    use crate::matrix::{MatrixWriter, read_matrix, read_matrix_by_batches, vectors_array};
     use crate::store::{MemoryStore, Store};
     use crate::table::ParquetWriter;
     use arrow_array::RecordBatch;
@@ -237,7 +237,10 @@ mod tests {
             .expect("the fast path reads what MatrixWriter writes");
         assert_eq!((fast.rows, fast.cols), (5_003, cols));
         assert_eq!(fast.data, data);
-        assert_eq!(read_matrix(&store, "m.parquet", "embedding").unwrap(), fast);
+        assert_eq!(
+            read_matrix_by_batches(&store, "m.parquet", "embedding").unwrap(),
+            fast
+        );
     }
 
     #[test]

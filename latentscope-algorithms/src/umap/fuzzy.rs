@@ -89,8 +89,11 @@ pub(crate) fn smooth_knn_dist(knn: &KnnGraph, n_neighbors: usize) -> (Vec<f32>, 
 /// 5e-18 for `|r| ≤ ln 2 / 2`), inlined.
 #[inline]
 fn exp_nonpositive(x: f64) -> f64 {
-    if x < -708.0 || x.is_nan() {
-        return if x.is_nan() { x } else { 0.0 };
+    if x.is_nan() {
+        return x;
+    }
+    if x < -708.0 {
+        return 0.0;
     }
     // fdlibm's split of ln 2: `k * LN2_HI` is exact for |k| < 2^11.
     const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
