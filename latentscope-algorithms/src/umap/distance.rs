@@ -6,6 +6,28 @@ pub(crate) type DistFn = fn(&[f32], &[f32]) -> f32;
 /// The dot product of two equal-length int8 rows whose values lie in -127..=127.
 pub(crate) type IntDotFn = fn(&[i8], &[i8]) -> i32;
 
+/// The dot products of one int8 row `a` with rows of a table: `out[t]` is
+/// `a` · row `rows[t]` of `data` (rows of `a.len()` values), the same
+/// integers as [`IntDotFn`] gives. Values lie in -127..=127; `rows` index
+/// rows of `data`.
+pub(crate) type IntDotsFn = fn(&[i8], &[i8], &[u32], &mut [i32]);
+
+/// [`IntDotsFn`] by one call of `kernel` per row.
+#[inline]
+fn dots_by(
+    kernel: impl Fn(&[i8], &[i8]) -> i32,
+    a: &[i8],
+    data: &[i8],
+    rows: &[u32],
+    out: &mut [i32],
+) {
+    let d = a.len();
+    for (o, &r) in out.iter_mut().zip(rows) {
+        let r = r as usize;
+        *o = kernel(a, &data[r * d..(r + 1) * d]);
+    }
+}
+
 fn int_dot_scalar(a: &[i8], b: &[i8]) -> i32 {
     a.iter()
         .zip(b)
@@ -194,20 +216,31 @@ mod avx_int {
     #[target_feature(enable = "avx2")]
     #[inline]
     pub(super) unsafe fn sum_and_rest(acc: __m256i, a: &[i8], b: &[i8], from: usize) -> i32 {
-        let s = _mm_add_epi32(
-            _mm256_castsi256_si128(acc),
-            _mm256_extracti128_si256(acc, 1),
-        );
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
-        let head = _mm_cvtsi128_si32(s);
         let rest: i32 = a
             .iter()
             .zip(b)
             .skip(from)
             .map(|(&x, &y)| i32::from(x) * i32::from(y))
             .sum();
+        // SAFETY: this function's own requirement (AVX2).
+        let head = unsafe { hsum(acc) };
         head + rest
+    }
+
+    /// The sum of `acc`'s eight lanes.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) unsafe fn hsum(acc: __m256i) -> i32 {
+        let s = _mm_add_epi32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256(acc, 1),
+        );
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        _mm_cvtsi128_si32(s)
     }
 }
 
@@ -217,7 +250,7 @@ mod avx_int {
 /// are the same integers.
 #[cfg(target_arch = "x86_64")]
 mod vnni_int {
-    use super::avx_int::sum_and_rest;
+    use super::avx_int::{hsum, sum_and_rest};
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -249,6 +282,48 @@ mod vnni_int {
                 i += 32;
             }
             sum_and_rest(_mm256_add_epi32(acc0, acc1), a, b, i)
+        }
+    }
+
+    /// [`super::IntDotsFn`] for rows of `32 * C` values: `a`'s 32-byte
+    /// blocks and their magnitudes stay in registers across the rows (one
+    /// call where [`int_dot`] took one a row), two accumulators a row.
+    ///
+    /// # Safety
+    /// As [`int_dot`]; `a` holds `32 * C` values, and every row of `rows`
+    /// lies in `data`, as slicing checks.
+    #[target_feature(enable = "avx2,avx512vl,avx512vnni")]
+    pub(super) unsafe fn int_dots<const C: usize>(
+        a: &[i8],
+        data: &[i8],
+        rows: &[u32],
+        out: &mut [i32],
+    ) {
+        let d = 32 * C;
+        let mut signs = [_mm256_setzero_si256(); C];
+        let mut mags = [_mm256_setzero_si256(); C];
+        // SAFETY: `a` holds `32 * C` values, so every load lies inside it.
+        unsafe {
+            for c in 0..C {
+                let v = _mm256_loadu_si256(a[32 * c..32 * c + 32].as_ptr().cast());
+                signs[c] = v;
+                mags[c] = _mm256_abs_epi8(v);
+            }
+        }
+        for (o, &r) in out.iter_mut().zip(rows) {
+            let r = r as usize;
+            let b = &data[r * d..(r + 1) * d];
+            let pb = b.as_ptr();
+            let mut acc = [_mm256_setzero_si256(); 2];
+            // SAFETY: `b` holds `32 * C` values, so every load lies inside it.
+            unsafe {
+                for c in 0..C {
+                    let v = _mm256_loadu_si256(pb.add(32 * c).cast());
+                    acc[c % 2] =
+                        _mm256_dpbusd_epi32(acc[c % 2], mags[c], _mm256_sign_epi8(v, signs[c]));
+                }
+                *o = hsum(_mm256_add_epi32(acc[0], acc[1]));
+            }
         }
     }
 }
@@ -299,6 +374,35 @@ pub(crate) fn int_dot_fn() -> IntDotFn {
         }
     }
     int_dot_scalar
+}
+
+/// The one-row-against-many int8 kernel for this CPU and rows of `d` values.
+pub(crate) fn int_dots_fn(d: usize) -> IntDotsFn {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("avx512vl") && has!("avx512vnni") {
+            // SAFETY (each): only handed out after the features were detected,
+            // for rows of the kernel's width; callers keep values within
+            // -127..=127.
+            match d {
+                128 => return |a, t, r, o| unsafe { vnni_int::int_dots::<4>(a, t, r, o) },
+                256 => return |a, t, r, o| unsafe { vnni_int::int_dots::<8>(a, t, r, o) },
+                384 => return |a, t, r, o| unsafe { vnni_int::int_dots::<12>(a, t, r, o) },
+                _ => {
+                    return |a, t, r, o| {
+                        dots_by(|x, y| unsafe { vnni_int::int_dot(x, y) }, a, t, r, o)
+                    };
+                }
+            }
+        }
+        if has!("avx2") {
+            // SAFETY: as above.
+            return |a, t, r, o| dots_by(|x, y| unsafe { avx_int::int_dot(x, y) }, a, t, r, o);
+        }
+    }
+    let _ = d;
+    |a, t, r, o| dots_by(int_dot_scalar, a, t, r, o)
 }
 
 #[cfg(test)]
@@ -354,6 +458,35 @@ mod tests {
                     "{name}, len {len}"
                 );
                 assert_eq!(kernel(&neg, &neg), 127 * 127 * len as i32, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_row_against_many_agrees_exactly() {
+        for d in [0usize, 1, 100, 128, 256, 384, 389] {
+            let n = 40;
+            let data: Vec<i8> = (0..n * d)
+                .map(|i| ((i * 7919 + 13) % 255) as i32 - 127)
+                .map(|v| v as i8)
+                .collect();
+            let mut a: Vec<i8> = (0..d)
+                .map(|i| ((i * 31 + 3) % 255) as i32 - 127)
+                .map(|v| v as i8)
+                .collect();
+            if let Some(v) = a.first_mut() {
+                *v = -127;
+            }
+            let rows: Vec<u32> = (0..n as u32).rev().chain([0, 7, 7]).collect();
+            let mut out = vec![0i32; rows.len()];
+            int_dots_fn(d)(&a, &data, &rows, &mut out);
+            for (t, &r) in rows.iter().enumerate() {
+                let r = r as usize;
+                assert_eq!(
+                    out[t],
+                    int_dot_scalar(&a, &data[r * d..(r + 1) * d]),
+                    "d {d}, row {r}"
+                );
             }
         }
     }

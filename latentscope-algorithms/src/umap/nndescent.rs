@@ -144,6 +144,7 @@ fn rp_tree<S: Space>(space: &S, seed: u64, leaf_size: usize) -> Tree {
     let mut leaves = Vec::new();
     let mut stack = vec![(0usize, n)];
     let mut side = Vec::new();
+    let mut margins = [0.0f32; PREFETCH_AHEAD];
     while let Some((lo, hi)) = stack.pop() {
         let len = hi - lo;
         if len <= leaf_size {
@@ -156,21 +157,26 @@ fn rp_tree<S: Space>(space: &S, seed: u64, leaf_size: usize) -> Tree {
         side.clear();
         let mut left = 0usize;
         let rows = &order[lo..hi];
-        for (t, &i) in rows.iter().enumerate() {
-            // Rows lie in memory in any order here: load a few ahead.
-            if let Some(&ahead) = rows.get(t + PREFETCH_AHEAD) {
+        for (b, block) in rows.chunks(PREFETCH_AHEAD).enumerate() {
+            // Rows lie in memory in any order here: the next block's load
+            // while this one's margins are taken.
+            let next = (b + 1) * PREFETCH_AHEAD;
+            for &ahead in rows.get(next..).unwrap_or(&[]).iter().take(PREFETCH_AHEAD) {
                 space.prefetch(ahead);
             }
-            let m = space.margin(&plane, i);
-            let s = if m > 0.0 {
-                true
-            } else if m < 0.0 {
-                false
-            } else {
-                rng.next_u64() & 1 == 1
-            };
-            left += usize::from(s);
-            side.push(s);
+            let ms = &mut margins[..block.len()];
+            space.margins(&plane, block, ms);
+            for &m in ms.iter() {
+                let s = if m > 0.0 {
+                    true
+                } else if m < 0.0 {
+                    false
+                } else {
+                    rng.next_u64() & 1 == 1
+                };
+                left += usize::from(s);
+                side.push(s);
+            }
         }
         if left == 0 || left == len {
             // Degenerate split (duplicates): split at random.
@@ -252,7 +258,7 @@ impl Known<'_> {
 
 /// Queues rows `i` and `j`, at distance `d`, as neighbours of each other where
 /// their heaps want them.
-#[inline]
+#[inline(always)]
 fn push_pair(
     out: &mut [Vec<Update>],
     known: Known<'_>,
@@ -649,6 +655,7 @@ fn nn_descent_permuted<S: Space>(
                         .par_iter_mut(),
                 )
                 .for_each(|(ls, out)| {
+                    let mut ds: Vec<f32> = Vec::with_capacity(leaf_size);
                     for (l, &(lo, hi)) in ls.iter().enumerate() {
                         // The next leaf's rows load while this one's are joined
                         // (a tree's leaves lie anywhere in memory but the first's).
@@ -659,10 +666,11 @@ fn nn_descent_permuted<S: Space>(
                             }
                         }
                         let leaf = &order[lo..hi];
-                        for a in 0..leaf.len() {
-                            for b in a + 1..leaf.len() {
-                                let (i, j) = (leaf[a], leaf[b]);
-                                let d = space.dist(i, j);
+                        for (a, &i) in leaf.iter().enumerate() {
+                            let others = &leaf[a + 1..];
+                            ds.resize(others.len(), 0.0);
+                            space.dists_from(i, others, &mut ds);
+                            for (&j, &d) in others.iter().zip(&ds) {
                                 push_pair(out, known, bucket_rows, i, j, d);
                             }
                         }
@@ -723,6 +731,9 @@ fn nn_descent_permuted<S: Space>(
                 )
                 .for_each(|(ch, out)| {
                     let cands = |i: usize| (new.of(i), old.of(i));
+                    // One row's pairs: the others, and the distances to them.
+                    let mut others: Vec<u32> = Vec::with_capacity(2 * max_cand);
+                    let mut ds: Vec<f32> = Vec::with_capacity(2 * max_cand);
                     for (c, &i) in ch.iter().enumerate() {
                         let (nw, od) = cands(i);
                         // The next node's rows load while this one's are joined.
@@ -734,11 +745,11 @@ fn nn_descent_permuted<S: Space>(
                             }
                         }
                         for (a, &pi) in nw.iter().enumerate() {
-                            for &q in nw[a + 1..].iter().chain(od.iter()) {
-                                if pi == q {
-                                    continue;
-                                }
-                                let d = space.dist(pi, q);
+                            others.clear();
+                            others.extend(nw[a + 1..].iter().chain(od).filter(|&&q| q != pi));
+                            ds.resize(others.len(), 0.0);
+                            space.dists_from(pi, &others, &mut ds);
+                            for (&q, &d) in others.iter().zip(&ds) {
                                 push_pair(out, known, bucket_rows, pi, q, d);
                             }
                         }

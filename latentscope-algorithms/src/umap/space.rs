@@ -5,7 +5,7 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
-use super::distance::{IntDotFn, int_dot_fn};
+use super::distance::{IntDotFn, IntDotsFn, int_dot_fn, int_dots_fn};
 use super::knn::Prepared;
 use super::pages::huge_vec;
 use super::params::Metric;
@@ -29,6 +29,22 @@ pub(crate) trait Space: Sync + Sized {
 
     /// The signed distance (up to a positive factor) of row `i` from `plane`.
     fn margin(&self, plane: &Self::Plane, i: u32) -> f32;
+
+    /// The internal distances from row `i` to each of `others` (`out[t]` for
+    /// `others[t]`), the same values as [`Space::dist`].
+    fn dists_from(&self, i: u32, others: &[u32], out: &mut [f32]) {
+        for (o, &j) in out.iter_mut().zip(others) {
+            *o = self.dist(i, j);
+        }
+    }
+
+    /// The margins of `rows` from `plane` (`out[t]` for `rows[t]`), the same
+    /// values as [`Space::margin`].
+    fn margins(&self, plane: &Self::Plane, rows: &[u32], out: &mut [f32]) {
+        for (o, &i) in out.iter_mut().zip(rows) {
+            *o = self.margin(plane, i);
+        }
+    }
 
     /// The same rows in `order` (row `t` of the result is row `order[t]`).
     fn permuted(&self, order: &[u32]) -> Self;
@@ -174,7 +190,13 @@ pub(crate) struct Quantized {
     n: usize,
     d: usize,
     kernel: IntDotFn,
+    /// The same products, one row against many.
+    dots: IntDotsFn,
 }
+
+/// Rows a one-against-many call of [`Quantized`] takes at a time (its
+/// products wait on the stack).
+const DOTS_BLOCK: usize = 64;
 
 /// Rounds `v` to int8 with `scale` (within -127..=127, as the kernel needs),
 /// half away from zero as `f32::round`, but in instructions that vectorise:
@@ -233,6 +255,7 @@ impl Quantized {
             n,
             d,
             kernel: int_dot_fn(),
+            dots: int_dots_fn(d),
         }
     }
 
@@ -291,6 +314,28 @@ impl Space for Quantized {
         (self.kernel)(&plane.0, self.row(i)) as f32 * self.inv[i] - plane.1
     }
 
+    fn dists_from(&self, i: u32, others: &[u32], out: &mut [f32]) {
+        let (i, mut dots) = (i as usize, [0i32; DOTS_BLOCK]);
+        for (js, ds) in others.chunks(DOTS_BLOCK).zip(out.chunks_mut(DOTS_BLOCK)) {
+            let dots = &mut dots[..js.len()];
+            (self.dots)(self.row(i), self.data.values(), js, dots);
+            for ((d, &dot), &j) in ds.iter_mut().zip(dots.iter()).zip(js) {
+                *d = 1.0 - dot as f32 * self.inv[i] * self.inv[j as usize];
+            }
+        }
+    }
+
+    fn margins(&self, plane: &Self::Plane, rows: &[u32], out: &mut [f32]) {
+        let mut dots = [0i32; DOTS_BLOCK];
+        for (is, ms) in rows.chunks(DOTS_BLOCK).zip(out.chunks_mut(DOTS_BLOCK)) {
+            let dots = &mut dots[..is.len()];
+            (self.dots)(&plane.0, self.data.values(), is, dots);
+            for ((m, &dot), &i) in ms.iter_mut().zip(dots.iter()).zip(is) {
+                *m = dot as f32 * self.inv[i as usize] - plane.1;
+            }
+        }
+    }
+
     fn permuted(&self, order: &[u32]) -> Self {
         let d = self.d;
         let mut data = LineAligned::zeroed(order.len() * d);
@@ -301,6 +346,7 @@ impl Space for Quantized {
             n: self.n,
             d,
             kernel: self.kernel,
+            dots: self.dots,
         }
     }
 }
@@ -385,5 +431,27 @@ mod tests {
         let r = q.permuted(&order);
         assert_eq!(r.row(0), q.row(19));
         assert_eq!(r.dist(0, 1), q.dist(19, 18));
+    }
+
+    #[test]
+    fn one_row_against_many_gives_the_pairwise_values() {
+        // Widths with a kernel of their own (256, 384) and without (100);
+        // more rows than one call of the kernel takes.
+        for d in [100usize, 256, 384] {
+            let n = 150;
+            let x = Array2::from_shape_fn((n, d), |(i, j)| ((i * 13 + j * 7) as f32 * 0.37).sin());
+            let q = Quantized::cosine(x.view());
+            let others: Vec<u32> = (0..n as u32).rev().collect();
+            let mut out = vec![0.0f32; n];
+            q.dists_from(3, &others, &mut out);
+            for (&j, &d) in others.iter().zip(&out) {
+                assert_eq!(d.to_bits(), q.dist(3, j).to_bits());
+            }
+            let pl = q.plane(10, 20);
+            q.margins(&pl, &others, &mut out);
+            for (&i, &m) in others.iter().zip(&out) {
+                assert_eq!(m.to_bits(), q.margin(&pl, i).to_bits());
+            }
+        }
     }
 }
