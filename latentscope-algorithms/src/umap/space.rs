@@ -259,6 +259,25 @@ impl Quantized {
         }
     }
 
+    /// `out[t] = value(a · row rows[t], rows[t])`, the products taken one
+    /// row against many, [`DOTS_BLOCK`] rows a call.
+    fn dots_into(
+        &self,
+        a: &[i8],
+        rows: &[u32],
+        out: &mut [f32],
+        value: impl Fn(i32, usize) -> f32,
+    ) {
+        let mut dots = [0i32; DOTS_BLOCK];
+        for (rs, os) in rows.chunks(DOTS_BLOCK).zip(out.chunks_mut(DOTS_BLOCK)) {
+            let dots = &mut dots[..rs.len()];
+            (self.dots)(a, self.data.values(), rs, dots);
+            for ((o, &dot), &r) in os.iter_mut().zip(dots.iter()).zip(rs) {
+                *o = value(dot, r as usize);
+            }
+        }
+    }
+
     #[inline]
     fn row(&self, i: usize) -> &[i8] {
         &self.data.values()[i * self.d..(i + 1) * self.d]
@@ -315,25 +334,16 @@ impl Space for Quantized {
     }
 
     fn dists_from(&self, i: u32, others: &[u32], out: &mut [f32]) {
-        let (i, mut dots) = (i as usize, [0i32; DOTS_BLOCK]);
-        for (js, ds) in others.chunks(DOTS_BLOCK).zip(out.chunks_mut(DOTS_BLOCK)) {
-            let dots = &mut dots[..js.len()];
-            (self.dots)(self.row(i), self.data.values(), js, dots);
-            for ((d, &dot), &j) in ds.iter_mut().zip(dots.iter()).zip(js) {
-                *d = 1.0 - dot as f32 * self.inv[i] * self.inv[j as usize];
-            }
-        }
+        let i = i as usize;
+        self.dots_into(self.row(i), others, out, |dot, j| {
+            1.0 - dot as f32 * self.inv[i] * self.inv[j]
+        });
     }
 
     fn margins(&self, plane: &Self::Plane, rows: &[u32], out: &mut [f32]) {
-        let mut dots = [0i32; DOTS_BLOCK];
-        for (is, ms) in rows.chunks(DOTS_BLOCK).zip(out.chunks_mut(DOTS_BLOCK)) {
-            let dots = &mut dots[..is.len()];
-            (self.dots)(&plane.0, self.data.values(), is, dots);
-            for ((m, &dot), &i) in ms.iter_mut().zip(dots.iter()).zip(is) {
-                *m = dot as f32 * self.inv[i as usize] - plane.1;
-            }
-        }
+        self.dots_into(&plane.0, rows, out, |dot, i| {
+            dot as f32 * self.inv[i] - plane.1
+        });
     }
 
     fn permuted(&self, order: &[u32]) -> Self {
