@@ -81,24 +81,24 @@ fn by_new_head(row_ptr: &[usize], place: &[u32]) -> Vec<u32> {
     seq
 }
 
-/// Inside each chunk (of `chunk` edges) of `edges`, interleaves the edges of different heads
-/// (first edges of every head, then second edges, ...) so that consecutive
-/// updates are independent and can overlap. An edge's rank counts the edges of
-/// its head before it, also in earlier chunks (`edges` holds each head's edges
-/// together). Chunks are ordered in parallel.
-fn interleave_heads(edges: &mut [u32], head: &[u32], chunk: usize) {
+/// Inside each chunk (of `chunk_len` edges) of `edges`, interleaves the edges
+/// of different heads (first edges of every head, then second edges, ...) so
+/// that consecutive updates are independent and can overlap. An edge's rank
+/// counts the edges of its head before it, also in earlier chunks (`edges`
+/// holds each head's edges together). Chunks are ordered in parallel.
+fn interleave_heads(edges: &mut [u32], head: &[u32], chunk_len: usize) {
     let head_of = |e: u32| head[e as usize];
     // The rank of each chunk's first edge: its head's edges just before it.
-    let carried: Vec<u32> = (0..edges.len().div_ceil(chunk))
+    let carried: Vec<u32> = (0..edges.len().div_ceil(chunk_len))
         .into_par_iter()
         .map(|c| {
-            let first = head_of(edges[c * chunk]);
-            let before = edges[..c * chunk].iter().rev();
+            let first = head_of(edges[c * chunk_len]);
+            let before = edges[..c * chunk_len].iter().rev();
             before.take_while(|&&e| head_of(e) == first).count() as u32
         })
         .collect();
     edges
-        .par_chunks_mut(chunk)
+        .par_chunks_mut(chunk_len)
         .zip(carried)
         .for_each(|(chunk, carried)| {
             let (mut prev, mut rank) = (head_of(chunk[0]), carried);
@@ -482,7 +482,7 @@ pub(crate) fn optimize(
     // Negative samples come from a window of points (see [`NEGATIVE_WINDOW`]);
     // the points are numbered in a random order so that each window is a
     // uniform sample of them, whatever the input's order.
-    let (window, chunk) = if (WINDOWED_FROM..1 << 31).contains(&n) {
+    let (window, chunk_len) = if (WINDOWED_FROM..1 << 31).contains(&n) {
         (NEGATIVE_WINDOW, WINDOWED_CHUNK)
     } else {
         (n, CHUNK)
@@ -500,7 +500,7 @@ pub(crate) fn optimize(
     } else {
         (0..n_edges as u32).collect()
     };
-    interleave_heads(&mut perm, &g.head, chunk);
+    interleave_heads(&mut perm, &g.head, chunk_len);
     let Graph {
         head: g_head,
         tail: g_tail,
@@ -555,27 +555,29 @@ pub(crate) fn optimize(
     for epoch in 1..n_epochs {
         let alpha = sp.alpha0 * (1.0 - ((epoch - 1) as f32 / n_epochs as f32));
         let emb = &emb[..];
-        (0..n_edges.div_ceil(chunk)).into_par_iter().for_each(|c| {
-            let r = c * chunk..((c + 1) * chunk).min(n_edges);
-            let mut chunk = Chunk {
-                head: &head[r.clone()],
-                tail: &tail[r.clone()],
-                rate: &rate[r],
-                emb,
-                draws: Draws::new(mix(&[sp.seed, epoch as u64, c as u64]), n32, window),
-                ep: epoch as f32,
-                alpha,
-            };
-            #[cfg(target_arch = "x86_64")]
-            {
-                if avx2 {
-                    // SAFETY: the features were detected above.
-                    unsafe { run_chunk_avx2(&mut chunk, &consts) };
-                    return;
+        (0..n_edges.div_ceil(chunk_len))
+            .into_par_iter()
+            .for_each(|c| {
+                let r = c * chunk_len..((c + 1) * chunk_len).min(n_edges);
+                let mut chunk = Chunk {
+                    head: &head[r.clone()],
+                    tail: &tail[r.clone()],
+                    rate: &rate[r],
+                    emb,
+                    draws: Draws::new(mix(&[sp.seed, epoch as u64, c as u64]), n32, window),
+                    ep: epoch as f32,
+                    alpha,
+                };
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if avx2 {
+                        // SAFETY: the features were detected above.
+                        unsafe { run_chunk_avx2(&mut chunk, &consts) };
+                        return;
+                    }
                 }
-            }
-            run_chunk(&mut chunk, &consts);
-        });
+                run_chunk(&mut chunk, &consts);
+            });
         report(progress, "umap:epochs", epoch + 1, n_epochs)?;
     }
     for (o, &at) in embedding.chunks_exact_mut(2).zip(&place) {
@@ -700,10 +702,10 @@ mod tests {
             |e| if (1000..9000).contains(&e) { 1000 } else { e },
         ];
         // Chunks of the small inputs' size and of an odd size.
-        for (pattern, chunk) in patterns.into_iter().flat_map(|p| [(p, CHUNK), (p, 1500)]) {
+        for (pattern, chunk_len) in patterns.into_iter().flat_map(|p| [(p, CHUNK), (p, 1500)]) {
             let head: Vec<u32> = (0..n_edges as u32).map(pattern).collect();
             let mut ours: Vec<u32> = (0..n_edges as u32).collect();
-            interleave_heads(&mut ours, &head, chunk);
+            interleave_heads(&mut ours, &head, chunk_len);
             let mut rank = vec![0u32; n_edges];
             for e in 1..n_edges {
                 if head[e] == head[e - 1] {
@@ -711,8 +713,8 @@ mod tests {
                 }
             }
             let mut expected: Vec<u32> = (0..n_edges as u32).collect();
-            expected.sort_by_key(|&e| (e as usize / chunk, rank[e as usize], e));
-            assert_eq!(ours, expected, "chunks of {chunk}");
+            expected.sort_by_key(|&e| (e as usize / chunk_len, rank[e as usize], e));
+            assert_eq!(ours, expected, "chunks of {chunk_len}");
         }
     }
 
